@@ -1,0 +1,61 @@
+"""Checkpoints: written atomically, read with weights_only=True, refused when the config differs."""
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import torch
+
+from .errors import CheckpointError
+
+# keys that may change between a run and its resumption: where data lives, how long to train, display
+RESUMABLE_CHANGES = {"data.data_dir", "data.download", "train.epochs", "train.device",
+                     "train.progress", "train.checkpoint_every", "train.out_dir"}
+
+
+def save_checkpoint(path: str | Path, state: dict) -> None:
+    """Write `state` to a temporary file, fsync it, then rename it over `path`: a crash or a full
+    disk leaves the previous checkpoint intact."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with tmp.open("wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise CheckpointError(f"could not write checkpoint {path} ({e.strerror or e}); "
+                              f"the previous checkpoint is unchanged") from None
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Load tensors and plain data only: a file that would run code when unpickled is refused."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(f"refusing to load {path}: it holds objects other than tensors and "
+                              f"plain data, which could run code") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path} is not a readable checkpoint ({str(e).splitlines()[0]})") from None
+    if not isinstance(state, dict) or "config" not in state:
+        raise CheckpointError(f"{path} is not a ganlearn checkpoint")
+    return state
+
+
+def _flatten(cfg: dict) -> dict:
+    return {f"{section}.{key}": value for section, values in cfg.items() for key, value in values.items()}
+
+
+def check_same_config(saved: dict, current: dict) -> None:
+    """Refuse to resume a run with a config that changes what is being trained."""
+    old, new = _flatten(saved), _flatten(current)
+    diffs = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
+             if k not in RESUMABLE_CHANGES and old.get(k) != new.get(k)]
+    if diffs:
+        raise CheckpointError("the config differs from the checkpoint's: " + "; ".join(diffs))

@@ -1,0 +1,116 @@
+"""Command line: `ganlearn train | evaluate | sample | configs`.
+
+User mistakes (bad data, config, run folder) end with one line on stderr and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import config as config_mod
+from .errors import GanlearnError
+
+FLAG_KEYS = {  # command-line flag -> config key
+    "epochs": "train.epochs", "seed": "train.seed", "device": "train.device", "out_dir": "train.out_dir",
+    "data_dir": "data.data_dir", "labels_per_class": "data.labels_per_class",
+}
+
+
+def _add_data_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="folder holding mnist/ or fashion-mnist/ (else $GANLEARN_DATA, then ~/.cache)")
+    p.add_argument("--no-download", action="store_true", help="never download data sets")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ganlearn", description="Learning with generative adversarial networks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a model (a new numbered run folder, or --resume one)")
+    p.add_argument("-c", "--config", help="YAML file or built-in name (see `ganlearn configs`)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a config key, e.g. --set train.lr=0.001 (repeatable)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--labels-per-class", type=int)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--out-dir", help="where numbered run folders go (default: runs)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_data_flags(p)
+
+    p = sub.add_parser("evaluate", help="test accuracy and confusion matrix of a run")
+    p.add_argument("run_dir")
+    _add_data_flags(p)
+
+    p = sub.add_parser("sample", help="a grid of generated images from a run")
+    p.add_argument("run_dir")
+    p.add_argument("-n", type=int, default=64, help="number of images")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--out", help="PNG path (default: RUN_DIR/sample.png)")
+
+    sub.add_parser("configs", help="list the built-in configs")
+    return parser
+
+
+def _overrides(args) -> list[str]:
+    sets = list(args.set)
+    for flag, key in FLAG_KEYS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            sets.append(f"{key}={value}")
+    if getattr(args, "no_download", False):
+        sets.append("data.download=false")
+    if getattr(args, "no_progress", False):
+        sets.append("train.progress=false")
+    return sets
+
+
+def cmd_train(args) -> None:
+    from .trainer import run
+    source = args.config
+    if args.resume and not source:
+        source = str(Path(args.resume) / "config.yaml")
+        if not Path(source).is_file():
+            raise GanlearnError(f"not a run folder (no config.yaml): {args.resume}")
+    cfg, name = config_mod.load(source, _overrides(args))
+    run_dir = run(cfg, name, resume=args.resume)
+    print(f"run folder:  {run_dir}\ncheckpoint:  {run_dir / 'checkpoint.pt'}\n"
+          f"curves:      {run_dir / 'curves.png'}\nmetrics:     {run_dir / 'metrics.jsonl'}\n"
+          f"tensorboard: tensorboard --logdir {run_dir / 'tb'}")
+    if (run_dir / "samples.png").exists():
+        print(f"samples:     {run_dir / 'samples.png'}")
+
+
+def cmd_evaluate(args) -> None:
+    from .evaluate import evaluate_run
+    report = evaluate_run(args.run_dir, _overrides(args))
+    print(f"test accuracy: {100 * report['test_acc']:.2f}%  (test error {100 * (1 - report['test_acc']):.2f}%, "
+          f"{report['n_test']} images)")
+    print(f"confusion matrix: {report['confusion_png']}\nreport: {report['report_json']}")
+
+
+def cmd_sample(args) -> None:
+    from .evaluate import sample_run
+    print(f"samples: {sample_run(args.run_dir, args.n, args.seed, args.out)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "configs":
+            print("\n".join(config_mod.builtin_configs()))
+        else:
+            {"train": cmd_train, "evaluate": cmd_evaluate, "sample": cmd_sample}[args.command](args)
+    except GanlearnError as e:
+        print(f"ganlearn: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ganlearn: interrupted; the run folder's checkpoint is up to date "
+              "(continue with: ganlearn train --resume RUN_DIR)", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Run configuration: one dataclass per concern, loaded from YAML plus `section.key=value` overrides.
+
+Unknown keys and values of the wrong type are errors, never silently ignored.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "mnist"  # mnist | fashion | digits | npz | folder
+    path: str | None = None  # the .npz file or image folder for dataset npz / folder
+    data_dir: str | None = None  # where mnist / fashion live; else $GANLEARN_DATA, then the user cache
+    download: bool = True  # download mnist / fashion (checksum-verified) when not found locally
+    labels_per_class: int | None = 10  # size of the labelled split, per class ...
+    label_rate: float | None = None  # ... or as a fraction of each class (then labels_per_class must be null)
+    val_per_class: int = 0  # labelled validation examples held out of training (for model selection)
+
+
+@dataclass
+class ModelConfig:
+    name: str = "mlp"  # a key of nets.MODELS
+    z_dim: int = 100
+    d_hidden: list[int] = field(default_factory=lambda: [1000, 500, 250, 250, 250])  # mlp D widths
+    g_hidden: list[int] = field(default_factory=lambda: [500, 500])  # mlp G widths
+    width: int = 64  # dcgan: channels of the first D / last G convolution
+    input_noise: float = 0.3  # sd of Gaussian noise on D's input (training only)
+    hidden_noise: float = 0.5  # sd of Gaussian noise after D's hidden layers (training only)
+
+
+@dataclass
+class TrainConfig:
+    mode: str = "ssl"  # ssl (K+1 GAN) | supervised (same D on the labelled split alone)
+    epochs: int = 10
+    iters_per_epoch: int | None = None  # null: one pass over the unlabelled data
+    batch_size: int = 100
+    lr: float = 0.003
+    beta1: float = 0.5
+    unlabelled_weight: float = 0.5  # the reference code halves the unlabelled K+1 term
+    ema_decay: float = 0.999  # evaluation uses an exponential moving average of D
+    init_examples: int = 500  # data-dependent initialisation of the weight-normalised layers
+    seed: int = 1  # seeds the labelled split and the training
+    device: str = "auto"  # auto | cpu | cuda
+    checkpoint_every: int = 0  # also checkpoint every N iterations (0: at the end of each epoch only)
+    eval_batch_size: int = 1000
+    progress: bool = True  # tqdm progress bar
+    out_dir: str = "runs"
+    name: str | None = None  # run-folder suffix; defaults to the config's name
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+CHOICES = {
+    ("data", "dataset"): ("mnist", "fashion", "digits", "npz", "folder"),
+    ("train", "mode"): ("ssl", "supervised"),
+    ("train", "device"): ("auto", "cpu", "cuda"),
+}
+
+
+def _suggest(name: str, options) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _type_ok(value, annotation) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        return isinstance(value, list) and all(_type_ok(v, item) for v in value)
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, annotation)
+
+
+def _section_from_dict(cls, section: str, values: dict):
+    if not isinstance(values, dict):
+        raise ConfigError(f"config section '{section}' must be a mapping, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    for key, value in values.items():
+        if key not in hints:
+            raise ConfigError(f"unknown config key '{section}.{key}'{_suggest(key, hints)}")
+        if not _type_ok(value, hints[key]):
+            raise ConfigError(f"config key '{section}.{key}' has the wrong type: {value!r}")
+        choices = CHOICES.get((section, key))
+        if choices and value not in choices:
+            raise ConfigError(f"config key '{section}.{key}' must be one of {', '.join(choices)}; got {value!r}")
+    return cls(**values)
+
+
+def from_dict(raw: dict) -> Config:
+    """Build a Config from nested dicts; unknown sections or keys raise ConfigError."""
+    if not isinstance(raw, dict):
+        raise ConfigError("a config must be a mapping of sections (data, model, train)")
+    sections = {f.name: f.type for f in dataclasses.fields(Config)}
+    for name in raw:
+        if name not in sections:
+            raise ConfigError(f"unknown config section '{name}'{_suggest(name, sections)}")
+    data = raw.get("data") or {}
+    if isinstance(data, dict) and data.get("label_rate") is not None and "labels_per_class" not in data:
+        raw = {**raw, "data": {**data, "labels_per_class": None}}  # a rate replaces the default count
+    classes = typing.get_type_hints(Config)
+    cfg = Config(**{name: _section_from_dict(classes[name], name, raw.get(name) or {}) for name in sections})
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: Config) -> None:
+    """Cross-field checks that a type check cannot express."""
+    d, t = cfg.data, cfg.train
+    if (d.labels_per_class is None) == (d.label_rate is None):
+        raise ConfigError("set exactly one of data.labels_per_class and data.label_rate")
+    if d.labels_per_class is not None and d.labels_per_class < 1:
+        raise ConfigError(f"data.labels_per_class must be at least 1, got {d.labels_per_class}")
+    if d.label_rate is not None and not 0 < d.label_rate <= 1:
+        raise ConfigError(f"data.label_rate must be in (0, 1], got {d.label_rate}")
+    if d.dataset in ("npz", "folder") and not d.path:
+        raise ConfigError(f"data.path is required for dataset '{d.dataset}'")
+    for key in ("epochs", "batch_size", "eval_batch_size"):
+        if getattr(t, key) < 1:
+            raise ConfigError(f"train.{key} must be at least 1, got {getattr(t, key)}")
+    if t.lr <= 0:
+        raise ConfigError(f"train.lr must be positive, got {t.lr}")
+    if not 0 <= t.ema_decay < 1:
+        raise ConfigError(f"train.ema_decay must be in [0, 1), got {t.ema_decay}")
+
+
+def builtin_configs() -> list[str]:
+    """Names of the configs shipped with the package (usable as `-c NAME`)."""
+    folder = resources.files("ganlearn") / "configs"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _read_yaml(path_or_name: str) -> tuple[dict, str]:
+    path = Path(path_or_name)
+    if not path.exists() and path_or_name in builtin_configs():
+        text = (resources.files("ganlearn") / "configs" / f"{path_or_name}.yaml").read_text()
+        return yaml.safe_load(text) or {}, path_or_name
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path_or_name} (built-in configs: {', '.join(builtin_configs())})")
+    try:
+        return yaml.safe_load(path.read_text()) or {}, path.stem
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
+
+
+def parse_override(text: str) -> tuple[str, str, object]:
+    """'train.epochs=5' -> ('train', 'epochs', 5); the value is read as YAML."""
+    key, sep, value = text.partition("=")
+    section, dot, name = key.strip().partition(".")
+    if not sep or not dot:
+        raise ConfigError(f"an override must look like section.key=value, got '{text}'")
+    try:
+        return section, name, yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise ConfigError(f"cannot read the value of override '{text}'") from None
+
+
+def load(path_or_name: str | None = None, overrides: list[str] = ()) -> tuple[Config, str]:
+    """Load a config file or built-in name, apply overrides; returns (config, config name)."""
+    raw, name = _read_yaml(path_or_name) if path_or_name else ({}, "default")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path_or_name} must hold a mapping of sections (data, model, train)")
+    for section, key, value in map(parse_override, overrides):
+        if not isinstance(raw.setdefault(section, {}), dict):
+            raise ConfigError(f"config section '{section}' must be a mapping")
+        raw[section][key] = value
+    return from_dict(raw), name
+
+
+def save(cfg: Config, path: Path) -> None:
+    Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))

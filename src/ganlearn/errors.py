@@ -1,0 +1,21 @@
+"""User-facing errors: the CLI prints these as one line and exits non-zero."""
+
+
+class GanlearnError(Exception):
+    """A problem with the user's input (data, config, run folder), not a bug."""
+
+
+class DataError(GanlearnError):
+    """Missing, corrupt or inconsistent data."""
+
+
+class ConfigError(GanlearnError):
+    """An unknown key, a bad value or a file that is not a config."""
+
+
+class CheckpointError(GanlearnError):
+    """A checkpoint that is missing, corrupt, unsafe, or from a different config."""
+
+
+class TrainingError(GanlearnError):
+    """Training cannot go on (e.g. a non-finite loss)."""

@@ -1,0 +1,46 @@
+"""Losses as pure functions of logits and features.
+
+The K+1 discriminator has K class logits l and a fake logit fixed at 0 (Salimans et al. 2016), so
+with Z = sum_k exp(l_k):  p(real | x) = Z / (Z + 1) = sigmoid(lse(l)),  lse = logsumexp over K.
+Its real/fake decision is therefore an ordinary GAN logit, `real_logit(l) = lse(l)`, and the
+unlabelled K+1 loss is the usual GAN discriminator loss on that logit. Everything is written with
+logsumexp and softplus: log sigmoid(x) = -softplus(-x), never log(sigmoid(x) + eps).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def real_logit(logits: torch.Tensor) -> torch.Tensor:
+    """(B, K) class logits -> (B,) logit of 'real' against the implicit fake class."""
+    return logits.logsumexp(dim=1)  # with K = 1 this is the logit itself: a plain GAN
+
+
+def supervised_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the K real classes; on labelled data the fake class has probability 0."""
+    return F.cross_entropy(logits, labels)
+
+
+def discriminator_loss(logit_real: torch.Tensor, logit_fake: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
+    """-[t log D(x) + (1-t) log(1-D(x))] - log(1-D(G(z))), with D = sigmoid(logit) and target t = real_label.
+
+    real_label < 1 is one-sided label smoothing (Salimans et al. 2016, section 3.4).
+    """
+    loss_real = real_label * F.softplus(-logit_real) + (1 - real_label) * F.softplus(logit_real)
+    return loss_real.mean() + F.softplus(logit_fake).mean()
+
+
+def kplus1_unlabelled_loss(logits_unl: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
+    """-E log p(real | x_unl) - E log p(fake | G(z)) for the K+1 discriminator."""
+    return discriminator_loss(real_logit(logits_unl), real_logit(logits_fake))
+
+
+def generator_loss(logit_fake: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss: -E log D(G(z)) = E softplus(-logit)."""
+    return F.softplus(-logit_fake).mean()
+
+
+def feature_matching_loss(features_real: torch.Tensor, features_fake: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference of the batch-mean features of real and generated data (Salimans et al. 2016)."""
+    return (features_real.mean(0) - features_fake.mean(0)).square().mean()

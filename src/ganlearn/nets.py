@@ -1,0 +1,194 @@
+"""Generators and discriminators.
+
+Every discriminator exposes `features(x) -> (B, F)` and `head(h) -> (B, K)` logits, so feature
+matching, the unsupervised probes and feature-based scores all use the same representation.
+Every generator maps z of shape (B, z_dim), drawn by `sample_z`, to images (B, C, H, W) in [0, 1].
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .errors import ConfigError
+
+
+class GaussianNoise(nn.Module):
+    """Adds N(0, sigma^2) noise in training mode only (a regulariser of the reference D)."""
+
+    def __init__(self, sigma: float):
+        super().__init__()
+        self.sigma = sigma
+
+    def forward(self, x):
+        return x + self.sigma * torch.randn_like(x) if self.training and self.sigma > 0 else x
+
+
+class WNLinear(nn.Module):
+    """Weight-normalised dense layer: y = x (g * v / ||v||)^T + b (Salimans & Kingma 2016).
+
+    As in the reference MNIST code, the scale g is trained only where `train_scale` is set;
+    elsewhere it is fixed after the data-dependent initialisation (`init_`).
+    """
+
+    def __init__(self, n_in: int, n_out: int, train_scale: bool = False):
+        super().__init__()
+        self.v = nn.Parameter(0.1 * torch.randn(n_out, n_in))
+        self.b = nn.Parameter(torch.zeros(n_out))
+        if train_scale:
+            self.g = nn.Parameter(torch.ones(n_out))
+        else:
+            self.register_buffer("g", torch.ones(n_out))
+
+    def forward(self, x):  # (B, n_in) -> (B, n_out)
+        weight = self.v * (self.g / self.v.norm(dim=1)).unsqueeze(1)
+        return F.linear(x, weight, self.b)
+
+    @torch.no_grad()
+    def init_(self, x):
+        """Set g and b so the pre-activations on `x` have zero mean and unit variance per unit."""
+        t = F.linear(x, self.v / self.v.norm(dim=1, keepdim=True))
+        mean, std = t.mean(0), t.std(0, unbiased=False).clamp_min(1e-8)
+        self.g.copy_(1 / std)
+        self.b.copy_(-mean / std)
+
+
+@torch.no_grad()
+def data_dependent_init(net: nn.Module, x: torch.Tensor) -> None:
+    """Run `net` on `x` once, initialising each layer with an `init_` method on its actual input."""
+    hooks = [m.register_forward_pre_hook(lambda mod, args: mod.init_(args[0]))
+             for m in net.modules() if hasattr(m, "init_")]
+    try:
+        net(x)
+    finally:
+        for h in hooks:
+            h.remove()
+
+
+class Generator(nn.Module):
+    """Base class: z ~ U(0, 1)^z_dim as in the reference code."""
+    z_dim: int
+
+    def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        device = next(self.parameters()).device
+        return torch.rand(n, self.z_dim, device=device, generator=generator)  # (B, z_dim)
+
+
+class MLPGenerator(Generator):
+    """z -> dense + batch norm + softplus layers -> weight-normalised dense -> sigmoid (improved-gan MNIST G)."""
+
+    def __init__(self, image_shape, z_dim: int = 100, hidden=(500, 500)):
+        super().__init__()
+        self.z_dim = z_dim
+        layers, n_in = [], z_dim
+        for width in hidden:
+            layers += [nn.Linear(n_in, width, bias=False), nn.BatchNorm1d(width), nn.Softplus()]
+            n_in = width
+        layers += [WNLinear(n_in, math.prod(image_shape), train_scale=True), nn.Sigmoid(),
+                   nn.Unflatten(1, tuple(image_shape))]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z):  # (B, z_dim) -> (B, C, H, W)
+        return self.net(z)
+
+
+class MLPDiscriminator(nn.Module):
+    """Noise 0.3, then weight-normalised dense ReLU layers each preceded by noise 0.5 (improved-gan MNIST D)."""
+
+    def __init__(self, image_shape, n_classes: int, hidden=(1000, 500, 250, 250, 250),
+                 input_noise: float = 0.3, hidden_noise: float = 0.5):
+        super().__init__()
+        layers, n_in = [nn.Flatten(), GaussianNoise(input_noise)], math.prod(image_shape)
+        for i, width in enumerate(hidden):
+            layers += ([GaussianNoise(hidden_noise)] if i else []) + [WNLinear(n_in, width), nn.ReLU()]
+            n_in = width
+        self.body = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(GaussianNoise(hidden_noise), WNLinear(n_in, n_classes, train_scale=True))
+
+    def features(self, x):  # (B, C, H, W) -> (B, F): the last hidden layer
+        return self.body(x)
+
+    def head(self, h):  # (B, F) -> (B, K) class logits; the fake logit is fixed at 0
+        return self.classifier(h)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def _doublings(image_shape) -> tuple[int, int]:
+    """How often a square side halves exactly before reaching 4 or an odd size: 28 -> (2, 7), 64 -> (4, 4)."""
+    _, h, w = image_shape
+    if h != w:
+        raise ConfigError(f"the dcgan models need square images, got {h}x{w}")
+    n, side = 0, h
+    while side % 2 == 0 and side > 4:
+        side, n = side // 2, n + 1
+    if n == 0:
+        raise ConfigError(f"the dcgan models need an image side divisible by 2 and above 4, got {h}")
+    return n, side
+
+
+class DCGANGenerator(Generator):
+    """z -> dense to (C0, s, s) -> stride-2 transposed convolutions with batch norm -> sigmoid."""
+
+    def __init__(self, image_shape, z_dim: int = 100, width: int = 64):
+        super().__init__()
+        self.z_dim = z_dim
+        n, side = _doublings(image_shape)
+        ch = width * 2 ** (n - 1)
+        layers = [nn.Linear(z_dim, ch * side * side, bias=False), nn.BatchNorm1d(ch * side * side), nn.ReLU(),
+                  nn.Unflatten(1, (ch, side, side))]
+        for _ in range(n - 1):
+            layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2), nn.ReLU()]
+            ch //= 2
+        layers += [nn.ConvTranspose2d(ch, image_shape[0], 4, 2, 1), nn.Sigmoid()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z):  # (B, z_dim) -> (B, C, H, W)
+        return self.net(z)
+
+
+class DCGANDiscriminator(nn.Module):
+    """Stride-2 convolutions with leaky ReLU (batch norm after the first); features are the flattened maps."""
+
+    def __init__(self, image_shape, n_classes: int, width: int = 64, input_noise: float = 0.0):
+        super().__init__()
+        n, side = _doublings(image_shape)
+        layers = [GaussianNoise(input_noise), nn.Conv2d(image_shape[0], width, 4, 2, 1), nn.LeakyReLU(0.2)]
+        ch = width
+        for _ in range(n - 1):
+            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch * 2), nn.LeakyReLU(0.2)]
+            ch *= 2
+        self.body = nn.Sequential(*layers, nn.Flatten())
+        self.classifier = nn.Linear(ch * side * side, n_classes)
+
+    def features(self, x):  # (B, C, H, W) -> (B, C' * s * s)
+        return self.body(x)
+
+    def head(self, h):  # (B, F) -> (B, K)
+        return self.classifier(h)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def _mlp(m, image_shape, n_classes):
+    return (MLPGenerator(image_shape, m.z_dim, m.g_hidden),
+            MLPDiscriminator(image_shape, n_classes, m.d_hidden, m.input_noise, m.hidden_noise))
+
+
+def _dcgan(m, image_shape, n_classes):
+    return (DCGANGenerator(image_shape, m.z_dim, m.width),
+            DCGANDiscriminator(image_shape, n_classes, m.width, m.input_noise))
+
+
+MODELS = {"mlp": _mlp, "dcgan": _dcgan}  # name -> builder(model_config, image_shape, n_classes) -> (G, D)
+
+
+def build_models(model_cfg, image_shape, n_classes: int) -> tuple[nn.Module, nn.Module]:
+    """The (generator, discriminator) pair a ModelConfig names."""
+    if model_cfg.name not in MODELS:
+        raise ConfigError(f"unknown model '{model_cfg.name}'; choose one of {', '.join(MODELS)}")
+    return MODELS[model_cfg.name](model_cfg, tuple(image_shape), n_classes)

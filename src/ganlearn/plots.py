@@ -1,0 +1,85 @@
+"""Pictures of a run: sample grids (numpy + Pillow), loss / accuracy curves and confusion matrices
+(matplotlib, imported only here and only when a plot is drawn)."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def image_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2) -> np.ndarray:
+    """(N, C, H, W) in [0, 1] -> one (H', W', C) uint8 image, `nrow` images a row."""
+    n, c, h, w = images.shape
+    nrow = nrow or math.ceil(math.sqrt(n))
+    ncol = math.ceil(n / nrow)
+    grid = np.ones((c, ncol * (h + pad) + pad, nrow * (w + pad) + pad), dtype=np.float32)
+    for i, img in enumerate(images):
+        r, col = divmod(i, nrow)
+        top, left = pad + r * (h + pad), pad + col * (w + pad)
+        grid[:, top:top + h, left:left + w] = img
+    return (np.clip(grid, 0, 1) * 255).round().astype(np.uint8).transpose(1, 2, 0)
+
+
+def save_grid(images: np.ndarray, path: str | Path, nrow: int | None = None, scale: int = 2) -> Path:
+    """Save a sample grid as PNG, enlarged `scale` times for viewing."""
+    grid = image_grid(images, nrow)
+    im = Image.fromarray(grid[..., 0] if grid.shape[2] == 1 else grid)
+    im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
+    im.save(path)
+    return Path(path)
+
+
+def read_metrics(path: str | Path) -> list[dict]:
+    """The records of a metrics.jsonl file."""
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_curves(metrics_path: str | Path, out: str | Path) -> Path:
+    """Losses and accuracies against epochs, from metrics.jsonl."""
+    plt = _pyplot()
+    records = read_metrics(metrics_path)
+    epochs = [r["epoch"] for r in records]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    for key in ("loss_lab", "loss_unl", "loss_gen"):
+        if any(key in r for r in records):
+            ax_loss.plot(epochs, [r.get(key, np.nan) for r in records], marker=".", label=key)
+    for key in ("train_acc", "val_acc", "test_acc"):
+        if any(key in r for r in records):
+            ax_acc.plot(epochs, [100 * r.get(key, np.nan) for r in records], marker=".", label=key)
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="losses")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return Path(out)
+
+
+def plot_confusion(counts: np.ndarray, classes: list[str], out: str | Path) -> Path:
+    """A confusion matrix (rows: true class) with its counts written in the cells."""
+    plt = _pyplot()
+    k = len(classes)
+    fig, ax = plt.subplots(figsize=(1 + 0.6 * k, 1 + 0.6 * k))
+    ax.imshow(counts, cmap="Blues")
+    ax.set(xticks=range(k), yticks=range(k), xticklabels=classes, yticklabels=classes,
+           xlabel="predicted", ylabel="true")
+    plt.setp(ax.get_xticklabels(), rotation=45, ha="right")
+    for (i, j), v in np.ndenumerate(counts):
+        ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
+                color="white" if v > counts.max() / 2 else "black")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return Path(out)

@@ -38,9 +38,11 @@ def load_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"checkpoint not found: {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise CheckpointError(f"refusing to load {path}: it holds objects other than tensors and "
-                              f"plain data, which could run code") from None
+    except pickle.UnpicklingError as e:
+        if "global" in str(e).lower():  # the weights-only unpickler met a class or function reference
+            raise CheckpointError(f"refusing to load {path}: it holds objects other than tensors and "
+                                  f"plain data, which could run code") from None
+        raise CheckpointError(f"{path} is not a readable checkpoint (not a torch file)") from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         raise CheckpointError(f"{path} is not a readable checkpoint ({str(e).splitlines()[0]})") from None
     if not isinstance(state, dict) or "config" not in state:

@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args) -> list[str]:
-    sets = list(args.set)
+    sets = list(getattr(args, "set", []))
     for flag, key in FLAG_KEYS.items():
         value = getattr(args, flag, None)
         if value is not None:

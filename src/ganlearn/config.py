@@ -47,6 +47,7 @@ class TrainConfig:
     batch_size: int = 100
     lr: float = 0.003
     beta1: float = 0.5
+    lr_decay_start: float = 1.0  # fraction of training after which lr decays linearly to 0 (1.0: constant)
     unlabelled_weight: float = 0.5  # the reference code halves the unlabelled K+1 term
     ema_decay: float = 0.999  # evaluation uses an exponential moving average of D
     init_examples: int = 500  # data-dependent initialisation of the weight-normalised layers
@@ -97,13 +98,25 @@ def _type_ok(value, annotation) -> bool:
     return isinstance(value, annotation)
 
 
+def _coerce(value, annotation):
+    """YAML reads 1e-3 (no dot) as a string; accept it where a float is expected."""
+    if isinstance(value, str) and _type_ok(1.5, annotation):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return value
+
+
 def _section_from_dict(cls, section: str, values: dict):
     if not isinstance(values, dict):
         raise ConfigError(f"config section '{section}' must be a mapping, got {values!r}")
-    hints = typing.get_type_hints(cls)
+    hints, values = typing.get_type_hints(cls), dict(values)
     for key, value in values.items():
         if key not in hints:
-            raise ConfigError(f"unknown config key '{section}.{key}'{_suggest(key, hints)}")
+            raise ConfigError(f"unknown config key '{section}.{key}'"
+                              f"{_suggest(f'{section}.{key}', [f'{section}.{h}' for h in hints])}")
+        value = values[key] = _coerce(value, hints[key])
         if not _type_ok(value, hints[key]):
             raise ConfigError(f"config key '{section}.{key}' has the wrong type: {value!r}")
         choices = CHOICES.get((section, key))
@@ -145,6 +158,8 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"train.{key} must be at least 1, got {getattr(t, key)}")
     if t.lr <= 0:
         raise ConfigError(f"train.lr must be positive, got {t.lr}")
+    if not 0 <= t.lr_decay_start <= 1:
+        raise ConfigError(f"train.lr_decay_start must be in [0, 1], got {t.lr_decay_start}")
     if not 0 <= t.ema_decay < 1:
         raise ConfigError(f"train.ema_decay must be in [0, 1), got {t.ema_decay}")
 

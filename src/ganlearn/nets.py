@@ -50,7 +50,7 @@ class WNLinear(nn.Module):
     def init_(self, x):
         """Set g and b so the pre-activations on `x` have zero mean and unit variance per unit."""
         t = F.linear(x, self.v / self.v.norm(dim=1, keepdim=True))
-        mean, std = t.mean(0), t.std(0, unbiased=False).clamp_min(1e-8)
+        mean, std = t.mean(0), t.std(0, unbiased=False).clamp_min(1e-3)  # a constant unit must not get a huge scale
         self.g.copy_(1 / std)
         self.b.copy_(-mean / std)
 

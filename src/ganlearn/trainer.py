@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import math
-import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -82,16 +81,10 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     """Seed, split, build and initialise the models and optimizers for `cfg` on `data`."""
     t = cfg.train
-    seed_everything(t.seed)
+    torch.manual_seed(t.seed)  # every random draw of training comes from torch's generators
     split = split or labelled_split(data.y_train, data.n_classes, cfg.data.labels_per_class,
                                     cfg.data.label_rate, cfg.data.val_per_class, seed=t.seed)
     unlabelled = torch.from_numpy(np.sort(np.concatenate([split.labelled, split.unlabelled])))
@@ -160,8 +153,19 @@ def fixed_samples(t: Training) -> np.ndarray:
     return samples
 
 
+def learning_rate(cfg, step: int, total_steps: int) -> float:
+    """Constant, then linear decay to 0 over the last (1 - lr_decay_start) of training."""
+    start = cfg.lr_decay_start * total_steps
+    if step < start:
+        return cfg.lr
+    return cfg.lr * max(0.0, (total_steps - step) / max(total_steps - start, 1.0))
+
+
 def _train_iteration(t: Training, orders, i: int) -> dict[str, float]:
     d_step, g_step = STEPS[t.cfg.train.mode]
+    lr = learning_rate(t.cfg.train, t.step, t.cfg.train.epochs * t.iters_per_epoch)
+    for group in t.opt_d.param_groups + t.opt_g.param_groups:
+        group["lr"] = lr
     lab, unl, unl2 = (o[i] for o in orders)
     x = t.x_train
     batch = Batch(x[lab], t.y_train[lab], x[unl], x[unl2])
@@ -171,7 +175,7 @@ def _train_iteration(t: Training, orders, i: int) -> dict[str, float]:
     ema_update(t.D_ema, t.D, min(t.cfg.train.ema_decay, (1 + t.step) / (10 + t.step)))
     if g_step is not None:
         stats |= g_step(t.G, t.D, t.opt_g, batch, t.cfg.train)
-    values = {k: float(v) for k, v in stats.items()}
+    values = {k: float(v) for k, v in stats.items()} | {"lr": lr}
     bad = [k for k, v in values.items() if not math.isfinite(v)]
     if bad:
         raise TrainingError(f"non-finite {', '.join(bad)} at step {t.step + 1}; stopping (the last checkpoint "

@@ -1,0 +1,86 @@
+"""Benchmark: semi-supervised MNIST (default 100 labels) against the same D trained on the labels alone.
+
+    python bench/ssl_mnist.py --data-dir ../shared/data --epochs 10 --seeds 1 2 3
+
+Prints a table and writes JSON: test accuracy and seconds per epoch for each seed and mode, and
+mean +- std over seeds (one labelled split per seed, as the papers average over splits).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganlearn import config
+from ganlearn.data import load_dataset
+from ganlearn.runlog import RunLog
+from ganlearn.trainer import build, fit
+
+
+def run_one(cfg_name: str, overrides: list[str], data) -> list[dict]:
+    cfg, _ = config.load(cfg_name, overrides)
+    t = build(cfg, data)
+    return fit(t, RunLog(None), verbose=True)
+
+
+def summary(values: list[float]) -> str:
+    return f"{100 * np.mean(values):.2f} ± {100 * np.std(values):.2f}" if len(values) > 1 else f"{100 * values[0]:.2f}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default="mnist_ssl")
+    p.add_argument("--data-dir", default="../shared/data")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--seeds", type=int, nargs="+", default=[1])
+    p.add_argument("--no-baseline", action="store_true", help="skip the labels-only baseline")
+    p.add_argument("--set", action="append", default=[], help="extra config overrides")
+    p.add_argument("--out", default="bench/results/ssl_mnist.json")
+    args = p.parse_args()
+
+    base = [f"data.data_dir={args.data_dir}", "data.download=false", f"train.epochs={args.epochs}",
+            "train.progress=false", *args.set]
+    cfg, _ = config.load(args.config, base)
+    data = load_dataset(cfg.data)
+    modes = ["ssl"] + ([] if args.no_baseline else ["supervised"])
+    runs = []
+    for seed in args.seeds:
+        for mode in modes:
+            print(f"--- seed {seed}, mode {mode}", flush=True)
+            start = time.perf_counter()
+            records = run_one(args.config, base + [f"train.seed={seed}", f"train.mode={mode}"], data)
+            runs.append({"seed": seed, "mode": mode, "wall_seconds": time.perf_counter() - start,
+                         "epochs": [{k: r[k] for k in ("epoch", "test_acc", "epoch_seconds", "elapsed")}
+                                    for r in records]})
+
+    print(f"\n{args.config}: {cfg.data.labels_per_class or cfg.data.label_rate} labels per class "
+          f"(rate), {args.epochs} epochs, seeds {args.seeds}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads")
+    print(f"{'mode':<11} {'seed':>4} " + " ".join(f"{'ep' + str(e['epoch']):>6}" for e in runs[0]["epochs"])
+          + f" {'s/epoch':>8}")
+    for r in runs:
+        accs = " ".join(f"{100 * e['test_acc']:6.2f}" for e in r["epochs"])
+        secs = np.mean([e["epoch_seconds"] for e in r["epochs"]])
+        print(f"{r['mode']:<11} {r['seed']:>4} {accs} {secs:8.1f}")
+    result = {"command": " ".join([sys.executable.split('/')[-1]] + sys.argv), "config": cfg.to_dict(),
+              "machine": {"platform": platform.platform(), "processor": platform.processor(),
+                          "threads": torch.get_num_threads(), "torch": torch.__version__},
+              "runs": runs, "final_test_acc": {}}
+    for mode in modes:
+        finals = [r["epochs"][-1]["test_acc"] for r in runs if r["mode"] == mode]
+        result["final_test_acc"][mode] = {"mean": float(np.mean(finals)), "std": float(np.std(finals)),
+                                          "values": finals}
+        print(f"final test accuracy, {mode}: {summary(finals)} %")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""scikit-learn estimator: `GANClassifier().fit(X, y)` with y == -1 marking unlabelled rows."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .config import Config, ModelConfig, TrainConfig
+from .data import Split, as_images, make_dataset
+from .runlog import RunLog
+from .trainer import build, fit, predict_logits
+
+UNLABELLED = -1
+
+
+class GANClassifier(ClassifierMixin, BaseEstimator):
+    """Semi-supervised classifier: the discriminator of a GAN with K real classes and a fake one
+    (Salimans et al. 2016), its generator trained by feature matching.
+
+    Parameters mirror the `model` and `train` sections of a ganlearn config. X is (n, d) or images
+    (n, H, W) / (n, C, H, W); values outside [0, 1] are min-max scaled per feature with the
+    training range. y follows scikit-learn's semi-supervised convention: -1 marks unlabelled rows.
+    After `fit`: `classes_`, `discriminator_` (EMA weights, on the CPU), `generator_`, `history_`.
+    """
+
+    def __init__(self, model="mlp", d_hidden=(1000, 500, 250, 250, 250), g_hidden=(500, 500), z_dim=100,
+                 image_shape=None, epochs=10, iters_per_epoch=None, batch_size=100, lr=0.003,
+                 unlabelled_weight=0.5, ema_decay=0.999, random_state=None, device="auto", verbose=False):
+        self.model = model
+        self.d_hidden = d_hidden
+        self.g_hidden = g_hidden
+        self.z_dim = z_dim
+        self.image_shape = image_shape
+        self.epochs = epochs
+        self.iters_per_epoch = iters_per_epoch
+        self.batch_size = batch_size
+        self.lr = lr
+        self.unlabelled_weight = unlabelled_weight
+        self.ema_decay = ema_decay
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def _images(self, X: np.ndarray) -> np.ndarray:
+        """Scale into [0, 1] with the training range, then shape as images (n, C, H, W)."""
+        X = np.asarray(X, dtype=np.float32)
+        if self.scale_ is not None:
+            low, span = self.scale_
+            X = np.clip((X - low) / span, 0.0, 1.0)
+        if self.image_shape is not None:
+            X = X.reshape(len(X), *self.image_shape)
+        return as_images(X, "X")
+
+    def _config(self, n_samples: int, seed: int) -> Config:
+        return Config(model=ModelConfig(name=self.model, z_dim=self.z_dim, d_hidden=list(self.d_hidden),
+                                        g_hidden=list(self.g_hidden)),
+                      train=TrainConfig(mode="ssl", epochs=self.epochs, iters_per_epoch=self.iters_per_epoch,
+                                        batch_size=min(self.batch_size, n_samples), lr=self.lr,
+                                        unlabelled_weight=self.unlabelled_weight, ema_decay=self.ema_decay,
+                                        seed=seed, device=self.device, progress=self.verbose))
+
+    def fit(self, X, y):
+        """Train on all rows of X; rows with y == -1 are used without their label."""
+        X, y = validate_data(self, X, y, allow_nd=True, dtype=np.float32, ensure_min_samples=2)
+        if y.dtype.kind in "US":
+            raise ValueError("y has dtype string; use dtype object with -1 for unlabelled rows")
+        labelled = np.flatnonzero(y != UNLABELLED)
+        check_classification_targets(y[labelled])
+        self.classes_, y_lab = np.unique(y[labelled], return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"GANClassifier needs labelled examples of at least 2 classes, got {len(self.classes_)}")
+        low, high = X.min(axis=0), X.max(axis=0)
+        self.scale_ = None if low.min() >= 0 and high.max() <= 1 else (low, np.where(high > low, high - low, 1))
+        images = self._images(X)
+        y_all = np.zeros(len(X), dtype=np.int64)
+        y_all[labelled] = y_lab
+        data = make_dataset("arrays", images, y_all, images[:0], y_all[:0], [str(c) for c in self.classes_])
+        split = Split(labelled, np.flatnonzero(y == UNLABELLED), np.array([], dtype=np.int64))
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        with torch.random.fork_rng(devices=[]):  # leave the caller's global torch RNG as it was
+            t = build(self._config(len(X), seed), data, split)
+            self.history_ = fit(t, RunLog(None), verbose=self.verbose)
+        self.discriminator_ = t.D_ema.cpu().eval()
+        self.generator_ = t.G.cpu().eval()
+        return self
+
+    def _logits(self, X) -> torch.Tensor:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, allow_nd=True, dtype=np.float32)
+        return predict_logits(self.discriminator_, torch.from_numpy(self._images(X)), 1000)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities given that x is real: softmax over the K class logits. (n, K)."""
+        return torch.softmax(self._logits(X).double(), dim=1).numpy()
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[self._logits(X).argmax(1).numpy()]

@@ -1,0 +1,25 @@
+"""Shared fixtures. Tests read data from $GANLEARN_DATA or ../shared/data and never download."""
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("GANLEARN_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not (DATA_DIR / "mnist" / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"MNIST not found under {DATA_DIR}")
+    return DATA_DIR
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Any attempt to download fails the test."""
+    import urllib.request
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("tests must not download")
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)

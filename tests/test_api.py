@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from ganlearn.api import GANClassifier
+
+SMALL = dict(d_hidden=(64, 32), g_hidden=(64,), z_dim=16, epochs=4, iters_per_epoch=25, batch_size=32,
+             random_state=0, device="cpu")
+
+# Checks that do not apply to a semi-supervised estimator, and why.
+NOT_APPLICABLE = {
+    "check_classifiers_one_label_sample_weights": "fit takes no sample_weight",
+    "check_sample_weight_equivalence_on_dense_data": "fit takes no sample_weight",
+}
+
+
+def digits_with_unlabelled(per_class=5, seed=0):
+    X, y = load_digits(return_X_y=True)
+    rng = np.random.default_rng(seed)
+    keep = np.concatenate([rng.choice(np.flatnonzero(y[:1400] == c), per_class, replace=False) for c in range(10)])
+    y_semi = np.full(1400, -1)
+    y_semi[keep] = y[keep]
+    return X[:1400], y_semi, X[1400:], y[1400:]
+
+
+def test_fit_predict_with_unlabelled_rows():
+    X, y_semi, X_test, y_test = digits_with_unlabelled()
+    clf = GANClassifier(d_hidden=(200, 100), g_hidden=(100,), epochs=8, iters_per_epoch=50, batch_size=50,
+                        random_state=0).fit(X, y_semi)
+    assert list(clf.classes_) == list(range(10))
+    proba = clf.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 10) and np.allclose(proba.sum(1), 1)
+    assert np.array_equal(clf.predict(X_test), clf.classes_[proba.argmax(1)])
+    assert clf.score(X_test, y_test) > 0.8
+    assert clf.scale_ is not None  # digits are 0..16, scaled with the training range
+
+
+def test_string_labels_and_global_rng_untouched():
+    X, y_semi, X_test, _ = digits_with_unlabelled(per_class=3)
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"], object)
+    y_obj = np.where(y_semi >= 0, names[np.clip(y_semi, 0, 9)], -1).astype(object)
+    state = torch.get_rng_state()
+    clf = GANClassifier(**SMALL).fit(X, y_obj)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert set(clf.predict(X_test)) <= set(names)
+
+
+def test_needs_two_labelled_classes():
+    X = np.random.default_rng(0).random((20, 4))
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        GANClassifier(**SMALL).fit(X, np.r_[np.zeros(5), -np.ones(15)])
+
+
+@parametrize_with_checks([GANClassifier(**SMALL)], expected_failed_checks=lambda est: NOT_APPLICABLE)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)

@@ -1,0 +1,61 @@
+import os
+
+import pytest
+import torch
+
+from ganlearn.checkpoint import check_same_config, load_checkpoint, save_checkpoint
+from ganlearn.config import Config
+from ganlearn.errors import CheckpointError
+
+
+class RunsCode:
+    """Unpickling this object would create a file: the classic pickle bomb."""
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_checkpoint_with_a_pickled_object_is_refused_and_runs_nothing(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    torch.save({"config": {}, "payload": RunsCode(marker)}, path)
+    with pytest.raises(CheckpointError, match="refusing to load"):
+        load_checkpoint(path)
+    assert not marker.exists()
+
+
+def test_round_trip_and_corrupt_file(tmp_path):
+    state = {"config": Config().to_dict(), "w": torch.arange(3.0)}
+    save_checkpoint(tmp_path / "c.pt", state)
+    assert torch.equal(load_checkpoint(tmp_path / "c.pt")["w"], state["w"])
+    (tmp_path / "bad.pt").write_bytes(b"\x00" * 100)
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match="not found"):
+        load_checkpoint(tmp_path / "none.pt")
+
+
+def test_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, {"config": {}, "v": 1})
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(torch, "save", disk_full)
+    with pytest.raises(CheckpointError, match="No space left.*previous checkpoint is unchanged"):
+        save_checkpoint(path, {"config": {}, "v": 2})
+    monkeypatch.undo()
+    assert load_checkpoint(path)["v"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temporary file left behind
+
+
+def test_resume_refuses_a_different_config():
+    old = Config().to_dict()
+    new = Config().to_dict()
+    new["train"]["epochs"] = 50  # training longer is allowed
+    check_same_config(old, new)
+    new["train"]["lr"] = 0.1
+    with pytest.raises(CheckpointError, match=r"train.lr: 0.003 -> 0.1"):
+        check_same_config(old, new)

@@ -1,0 +1,53 @@
+import pytest
+
+from ganlearn import config
+from ganlearn.errors import ConfigError
+
+
+def test_builtin_configs_load():
+    for name in config.builtin_configs():
+        cfg, cfg_name = config.load(name)
+        assert cfg_name == name
+    cfg, _ = config.load("mnist_ssl")
+    assert cfg.data.labels_per_class == 10 and cfg.model.d_hidden == [1000, 500, 250, 250, 250]
+
+
+def test_unknown_key_is_an_error_with_a_suggestion(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  epoch: 3\n")
+    with pytest.raises(ConfigError, match=r"unknown config key 'train.epoch' \(did you mean 'train.epochs'\?\)"):
+        config.load(str(path))
+    with pytest.raises(ConfigError, match="unknown config section 'trian'"):
+        config.load(None, ["trian.epochs=3"])
+
+
+def test_overrides_are_typed():
+    cfg, _ = config.load("mnist_ssl", ["train.epochs=3", "train.lr=1e-3", "model.d_hidden=[10, 5]"])
+    assert cfg.train.epochs == 3 and cfg.train.lr == 0.001 and cfg.model.d_hidden == [10, 5]
+    with pytest.raises(ConfigError, match="wrong type"):
+        config.load(None, ["train.epochs=three"])
+    with pytest.raises(ConfigError, match="must be one of"):
+        config.load(None, ["train.mode=magic"])
+    with pytest.raises(ConfigError, match="section.key=value"):
+        config.load(None, ["epochs=3"])
+
+
+def test_label_rate_replaces_the_default_count():
+    cfg, _ = config.load(None, ["data.label_rate=0.2"])
+    assert cfg.data.labels_per_class is None and cfg.data.label_rate == 0.2
+    with pytest.raises(ConfigError, match="exactly one"):
+        config.load(None, ["data.label_rate=0.2", "data.labels_per_class=10"])
+
+
+def test_bad_files(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        config.load(str(tmp_path / "missing.yaml"))
+    (tmp_path / "bad.yaml").write_text("train: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        config.load(str(tmp_path / "bad.yaml"))
+
+
+def test_save_and_reload_round_trip(tmp_path):
+    cfg, _ = config.load("digits_ssl", ["train.seed=7"])
+    config.save(cfg, tmp_path / "c.yaml")
+    assert config.load(str(tmp_path / "c.yaml"))[0] == cfg

@@ -1,0 +1,43 @@
+import copy
+
+import torch
+
+from ganlearn.config import ModelConfig, TrainConfig
+from ganlearn.nets import build_models
+from ganlearn.steps import Batch, ssl_d_step, ssl_g_step
+
+
+def setup():
+    torch.manual_seed(0)
+    G, D = build_models(ModelConfig(d_hidden=[32, 16], g_hidden=[32]), (1, 8, 8), 3)
+    opt_g, opt_d = torch.optim.Adam(G.parameters(), 1e-2), torch.optim.Adam(D.parameters(), 1e-2)
+    batch = Batch(torch.rand(6, 1, 8, 8), torch.tensor([0, 1, 2, 0, 1, 2]), torch.rand(8, 1, 8, 8),
+                  torch.rand(8, 1, 8, 8))
+    return G, D, opt_g, opt_d, batch
+
+
+def params(net):
+    return [p.detach().clone() for p in net.parameters()]
+
+
+def same(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+def test_d_step_leaves_the_generator_unchanged():
+    G, D, opt_g, opt_d, batch = setup()
+    g_before, d_before = params(G), params(D)
+    stats = ssl_d_step(G, D, opt_d, batch, TrainConfig())
+    assert set(stats) == {"loss_lab", "loss_unl", "train_acc"}
+    assert same(params(G), g_before) and not same(params(D), d_before)
+
+
+def test_g_step_leaves_the_discriminator_unchanged():
+    G, D, opt_g, opt_d, batch = setup()
+    g_before, d_state = params(G), copy.deepcopy(D.state_dict())
+    stats = ssl_g_step(G, D, opt_g, batch, TrainConfig())
+    assert stats["loss_gen"] >= 0
+    assert all(torch.equal(v, D.state_dict()[k]) for k, v in d_state.items())
+    assert all(p.grad is None for p in D.parameters())  # not even gradients were computed for D
+    assert all(p.requires_grad for p in D.parameters())  # and D is trainable again afterwards
+    assert not same(params(G), g_before)

@@ -1,0 +1,135 @@
+"""End-to-end: learning, resumption, and the CLI's handling of bad input."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import math
+import numpy as np
+import pytest
+import torch
+
+from ganlearn import config
+from ganlearn.checkpoint import load_checkpoint
+from ganlearn.cli import main
+from ganlearn.data import load_digits
+from ganlearn.runlog import RunLog
+from ganlearn.trainer import build, fit
+
+QUICK = ["train.progress=false"]
+
+
+def test_gan_beats_labels_only_on_the_same_split_and_seed():
+    data = load_digits()
+    accuracy = {}
+    for mode in ("ssl", "supervised"):
+        cfg, _ = config.load("digits_ssl", QUICK + [f"train.mode={mode}"])
+        t = build(cfg, data)
+        accuracy[mode] = fit(t, RunLog(None), verbose=False)[-1]["test_acc"]
+    assert accuracy["ssl"] > accuracy["supervised"] + 0.02, accuracy
+
+
+def run_cli(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "ganlearn.cli", *args], capture_output=True, text=True,
+                          **kwargs)
+
+
+def test_kill_and_resume_continues_the_run(tmp_path):
+    args = ["train", "-c", "digits_ssl", "--out-dir", str(tmp_path), "--no-progress",
+            "--set", "train.checkpoint_every=5", "--set", "train.epochs=4", "--set", "train.iters_per_epoch=40"]
+    proc = subprocess.Popen([sys.executable, "-m", "ganlearn.cli", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    ckpt = tmp_path / "000-digits_ssl" / "checkpoint.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (ckpt.exists() and load_checkpoint(ckpt)["step"] >= 50):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = load_checkpoint(ckpt)["step"]
+    assert 50 <= killed_at < 160, "the run should have been killed mid-way"
+    result = run_cli("train", "--resume", str(ckpt.parent), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert f"step {killed_at}" in result.stdout
+    final = load_checkpoint(ckpt)
+    assert final["step"] == 4 * 40 and final["epoch"] == 4
+    records = [json.loads(line) for line in (ckpt.parent / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2, 3, 4]
+    assert all(math.isfinite(v) for r in records for v in r.values())
+
+    # an uninterrupted run with the same seed ends with the same weights
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    straight = load_checkpoint(tmp_path / "001-digits_ssl" / "checkpoint.pt")
+    assert all(torch.equal(straight["D"][k], v) for k, v in final["D"].items())
+
+
+def test_evaluate_and_sample_commands(tmp_path, capsys):
+    assert main(["train", "-c", "digits_ssl", "--out-dir", str(tmp_path), "--no-progress",
+                 "--epochs", "1"]) == 0
+    run_dir = tmp_path / "000-digits_ssl"
+    for name in ("config.yaml", "metrics.jsonl", "curves.png", "samples.png", "checkpoint.pt"):
+        assert (run_dir / name).is_file(), name
+    assert any((run_dir / "tb").iterdir())
+    assert main(["evaluate", str(run_dir)]) == 0
+    report = json.loads((run_dir / "evaluation.json").read_text())
+    assert np.sum(report["confusion"]) == 360 and 0.5 < report["test_acc"] <= 1
+    assert (run_dir / "confusion.png").is_file()
+    assert main(["sample", str(run_dir), "-n", "16", "-o", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").is_file()
+
+
+def bad_npz(tmp_path, labels_fn):
+    x = np.random.default_rng(0).integers(0, 256, (40, 8, 8), dtype=np.uint8)
+    path = tmp_path / "d.npz"
+    np.savez(path, x_train=x, y_train=labels_fn(np.repeat(np.arange(4), 10)))
+    return str(path)
+
+
+BAD_INPUT = {
+    "missing data dir": (lambda p: ["-c", "mnist_ssl", "--data-dir", str(p / "nowhere")], "data directory does not exist"),
+    "corrupt gz": (lambda p: ["-c", "mnist_ssl", "--data-dir", str(corrupt_mnist(p))], "corrupt gzip"),
+    "length mismatch": (lambda p: ["--set", "data.dataset=npz", "--set", f"data.path={bad_npz(p, lambda y: y[:-3])}"],
+                        "40 training images but 37 labels"),
+    "label out of range": (lambda p: ["--set", "data.dataset=npz", "--set",
+                                      f"data.path={bad_npz(p, lambda y: np.where(y == 3, -2, y))}"], "found -2"),
+    "too many labels": (lambda p: ["-c", "digits_ssl", "--labels-per-class", "500"], "only"),
+    "unknown config key": (lambda p: ["-c", "digits_ssl", "--set", "train.learning_rate=0.1"],
+                           "unknown config key 'train.learning_rate'"),
+    "missing config": (lambda p: ["-c", str(p / "none.yaml")], "config file not found"),
+    "resume a missing run": (lambda p: ["--resume", str(p / "none")], "not a run folder"),
+}
+
+
+def corrupt_mnist(tmp_path, data_dir=None):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (folder / name).write_bytes(b"\x1f\x8b\x08\x00" + b"garbage" * 10)
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", BAD_INPUT)
+def test_bad_input_gives_one_clear_line_and_nonzero_exit(tmp_path, capsys, case):
+    make_args, message = BAD_INPUT[case]
+    code = main(["train", "--out-dir", str(tmp_path / "runs"), "--no-progress", "--no-download", *make_args(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("ganlearn: error:") and message in err, err
+
+
+def test_real_exit_status_and_no_traceback(tmp_path):
+    result = run_cli("train", "-c", "digits_ssl", "--set", "train.epoch=1")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "did you mean 'train.epochs'" in result.stderr
+    result = run_cli("evaluate", str(tmp_path / "no-run"))
+    assert result.returncode == 2 and result.stderr.strip() == f"ganlearn: error: run folder does not exist: {tmp_path / 'no-run'}"
+
+
+def test_non_finite_loss_stops_with_a_clear_error():
+    cfg, _ = config.load("digits_ssl", QUICK + ["train.lr=1e30", "train.epochs=3"])
+    t = build(cfg, load_digits())
+    with pytest.raises(Exception, match="non-finite"):
+        fit(t, RunLog(None), verbose=False)

@@ -65,9 +65,8 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Train on all rows of X; rows with y == -1 are used without their label."""
         X, y = validate_data(self, X, y, allow_nd=True, dtype=np.float32, ensure_min_samples=2)
-        if y.dtype.kind in "US":
-            raise ValueError("y has dtype string; use dtype object with -1 for unlabelled rows")
-        labelled = np.flatnonzero(y != UNLABELLED)
+        # -1 marks unlabelled rows; string labels (dtype str) have no unlabelled rows, use dtype object
+        labelled = np.flatnonzero(y != UNLABELLED) if y.dtype.kind in "iufO" else np.arange(len(y))
         check_classification_targets(y[labelled])
         self.classes_, y_lab = np.unique(y[labelled], return_inverse=True)
         if len(self.classes_) < 2:
@@ -78,7 +77,7 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
         y_all = np.zeros(len(X), dtype=np.int64)
         y_all[labelled] = y_lab
         data = make_dataset("arrays", images, y_all, images[:0], y_all[:0], [str(c) for c in self.classes_])
-        split = Split(labelled, np.flatnonzero(y == UNLABELLED), np.array([], dtype=np.int64))
+        split = Split(labelled, np.setdiff1d(np.arange(len(y)), labelled), np.array([], dtype=np.int64))
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         with torch.random.fork_rng(devices=[]):  # leave the caller's global torch RNG as it was
             t = build(self._config(len(X), seed), data, split)
@@ -97,4 +96,5 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
         return torch.softmax(self._logits(X).double(), dim=1).numpy()
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self._logits(X).argmax(1).numpy()]
+        winners = self._logits(X).argmax(1).numpy()
+        return self.classes_[winners]

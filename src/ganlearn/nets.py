@@ -67,6 +67,17 @@ def data_dependent_init(net: nn.Module, x: torch.Tensor) -> None:
             h.remove()
 
 
+class ShiftBatchNorm1d(nn.BatchNorm1d):
+    """Batch norm with a learned shift but no learned scale, as in the reference generator."""
+
+    def __init__(self, n: int):
+        super().__init__(n, affine=False)
+        self.shift = nn.Parameter(torch.zeros(n))
+
+    def forward(self, x):
+        return super().forward(x) + self.shift
+
+
 class Generator(nn.Module):
     """Base class: z ~ U(0, 1)^z_dim as in the reference code."""
     z_dim: int
@@ -84,7 +95,7 @@ class MLPGenerator(Generator):
         self.z_dim = z_dim
         layers, n_in = [], z_dim
         for width in hidden:
-            layers += [nn.Linear(n_in, width, bias=False), nn.BatchNorm1d(width), nn.Softplus()]
+            layers += [nn.Linear(n_in, width, bias=False), ShiftBatchNorm1d(width), nn.Softplus()]
             n_in = width
         layers += [WNLinear(n_in, math.prod(image_shape), train_scale=True), nn.Sigmoid(),
                    nn.Unflatten(1, tuple(image_shape))]

@@ -96,10 +96,11 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     init_idx = unlabelled[torch.randperm(len(unlabelled))[: t.init_examples]]
     data_dependent_init(D, x_train[init_idx])  # on unlabelled images only: no label is used
     D_ema = copy.deepcopy(D).eval().requires_grad_(False)
-    betas = (t.beta1, 0.999)
+    # eps 1e-4 approximates the reference Adam's sqrt(v + 1e-8): it keeps tiny gradients (a saturated
+    # generator) from being blown up to full-size steps
+    adam = dict(lr=t.lr, betas=(t.beta1, 0.999), eps=1e-4)
     return Training(cfg, data, split, device, G, D, D_ema,
-                    torch.optim.Adam(G.parameters(), lr=t.lr, betas=betas),
-                    torch.optim.Adam(D.parameters(), lr=t.lr, betas=betas),
+                    torch.optim.Adam(G.parameters(), **adam), torch.optim.Adam(D.parameters(), **adam),
                     x_train, torch.from_numpy(data.y_train).to(device), unlabelled)
 
 

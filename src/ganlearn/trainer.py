@@ -130,15 +130,13 @@ def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None
 
 @torch.no_grad()
 def predict_logits(D: torch.nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """(N, K) class logits of `D` in evaluation mode."""
+    """(N, K) class logits of `D` in evaluation mode, for N >= 1 inputs."""
     D.eval()
-    return torch.cat([D(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]) if len(x) else \
-        torch.zeros(0, 0)
+    return torch.cat([D(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
 def accuracy_of(t: Training, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor) -> float:
-    if len(x) == 0:
-        return float("nan")
+    """Accuracy of the EMA discriminator on a non-empty set."""
     x = torch.as_tensor(x).to(t.device)
     pred = predict_logits(t.D_ema, x, t.cfg.train.eval_batch_size).argmax(1).cpu()
     return float((pred == torch.as_tensor(y).cpu()).float().mean())

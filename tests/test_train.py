@@ -1,12 +1,11 @@
 """End-to-end: learning, resumption, and the CLI's handling of bad input."""
 import json
-import os
+import math
 import signal
 import subprocess
 import sys
 import time
 
-import math
 import numpy as np
 import pytest
 import torch
@@ -15,6 +14,7 @@ from ganlearn import config
 from ganlearn.checkpoint import load_checkpoint
 from ganlearn.cli import main
 from ganlearn.data import load_digits
+from ganlearn.errors import TrainingError
 from ganlearn.runlog import RunLog
 from ganlearn.trainer import build, fit
 
@@ -102,7 +102,7 @@ BAD_INPUT = {
 }
 
 
-def corrupt_mnist(tmp_path, data_dir=None):
+def corrupt_mnist(tmp_path):
     folder = tmp_path / "mnist"
     folder.mkdir()
     for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -131,5 +131,5 @@ def test_real_exit_status_and_no_traceback(tmp_path):
 def test_non_finite_loss_stops_with_a_clear_error():
     cfg, _ = config.load("digits_ssl", QUICK + ["train.lr=1e30", "train.epochs=3"])
     t = build(cfg, load_digits())
-    with pytest.raises(Exception, match="non-finite"):
+    with pytest.raises(TrainingError, match="non-finite"):
         fit(t, RunLog(None), verbose=False)

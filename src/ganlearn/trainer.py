@@ -22,6 +22,7 @@ from .checkpoint import check_same_config, load_checkpoint, save_checkpoint
 from .config import Config
 from .data import Dataset, Split, labelled_split, load_dataset
 from .errors import ConfigError, TrainingError
+from .metrics import accuracy
 from .nets import build_models, data_dependent_init
 from .runlog import RunLog, new_run_dir
 from .steps import STEPS, Batch
@@ -138,8 +139,8 @@ def predict_logits(D: torch.nn.Module, x: torch.Tensor, batch_size: int) -> torc
 def accuracy_of(t: Training, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor) -> float:
     """Accuracy of the EMA discriminator on a non-empty set."""
     x = torch.as_tensor(x).to(t.device)
-    pred = predict_logits(t.D_ema, x, t.cfg.train.eval_batch_size).argmax(1).cpu()
-    return float((pred == torch.as_tensor(y).cpu()).float().mean())
+    pred = predict_logits(t.D_ema, x, t.cfg.train.eval_batch_size).argmax(1).cpu().numpy()
+    return accuracy(torch.as_tensor(y).cpu().numpy(), pred)
 
 
 @torch.no_grad()

@@ -53,6 +53,7 @@ class TrainConfig:
     init_examples: int = 500  # data-dependent initialisation of the weight-normalised layers
     seed: int = 1  # seeds the labelled split and the training
     device: str = "auto"  # auto | cpu | cuda
+    precision: str = "auto"  # auto | fp32 | bf16 autocast in training steps (auto: bf16 where the hardware has it)
     checkpoint_every: int = 0  # also checkpoint every N iterations (0: at the end of each epoch only)
     eval_batch_size: int = 1000
     progress: bool = True  # tqdm progress bar
@@ -74,6 +75,7 @@ CHOICES = {
     ("data", "dataset"): ("mnist", "fashion", "digits", "npz", "folder"),
     ("train", "mode"): ("ssl", "supervised"),
     ("train", "device"): ("auto", "cpu", "cuda"),
+    ("train", "precision"): ("auto", "fp32", "bf16"),
 }
 
 

@@ -10,11 +10,12 @@ from . import config as config_mod
 from .checkpoint import load_checkpoint
 from .data import load_dataset
 from .errors import GanlearnError
+from .hardware import resolve_device
 from .metrics import accuracy, confusion_matrix
 from .nets import build_models
 from .plots import plot_confusion, save_grid
 from .runlog import CHECKPOINT
-from .trainer import predict_logits, resolve_device
+from .trainer import predict_logits
 
 
 def load_run(run_dir: str | Path, overrides: list[str] = ()):

@@ -4,7 +4,6 @@ Modes differ only here; the trainer, config, checkpoints and logging are shared.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -20,21 +19,10 @@ class Batch:
     x_unl2: torch.Tensor  # (B, C, H, W) another unlabelled batch for the G step (as in the reference)
 
 
-@contextmanager
-def frozen(net: torch.nn.Module):
-    """No weight gradients for `net` inside the block (gradients still flow through it)."""
-    flags = [p.requires_grad for p in net.parameters()]
-    net.requires_grad_(False)
-    try:
-        yield net
-    finally:
-        for p, flag in zip(net.parameters(), flags):
-            p.requires_grad_(flag)
-
-
-def _update(optimizer, loss):
+def _update(optimizer, loss, net):
+    """One optimizer step on `net`'s parameters only: autograd skips every other weight gradient."""
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    loss.backward(inputs=list(net.parameters()))
     optimizer.step()
 
 
@@ -44,31 +32,31 @@ def ssl_d_step(G, D, opt_d, batch: Batch, cfg) -> dict:
     with torch.no_grad():
         x_fake = G(G.sample_z(n_unl))  # (B, C, H, W)
     # one forward over the concatenation: the MLP D has no batch statistics, so this equals three passes
-    logits = D(torch.cat([batch.x_lab, batch.x_unl, x_fake]))  # (B_lab + 2B, K)
+    logits = D(torch.cat([batch.x_lab, batch.x_unl, x_fake])).float()  # (B_lab + 2B, K); fp32 under autocast
     logits_lab, logits_unl, logits_fake = logits.split([n_lab, n_unl, n_unl])
     loss_lab = supervised_loss(logits_lab, batch.y_lab)
     loss_unl = kplus1_unlabelled_loss(logits_unl, logits_fake)
-    _update(opt_d, loss_lab + cfg.unlabelled_weight * loss_unl)
+    _update(opt_d, loss_lab + cfg.unlabelled_weight * loss_unl, D)
     train_acc = (logits_lab.argmax(1) == batch.y_lab).float().mean()
     return {"loss_lab": loss_lab.detach(), "loss_unl": loss_unl.detach(), "train_acc": train_acc}
 
 
 def ssl_g_step(G, D, opt_g, batch: Batch, cfg) -> dict:
     """Generator step by feature matching on D's last hidden layer."""
-    x_fake = G(G.sample_z(len(batch.x_unl2)))
-    with frozen(D):
-        with torch.no_grad():
-            features_real = D.features(batch.x_unl2)  # (B, F)
-        loss_gen = feature_matching_loss(features_real, D.features(x_fake))
-    _update(opt_g, loss_gen)
+    # D's weights keep requires_grad (so autocast casts each once, not per call); _update computes G's gradients only
+    features_fake = D.features(G(G.sample_z(len(batch.x_unl2)))).float()  # (B, F)
+    with torch.no_grad():
+        features_real = D.features(batch.x_unl2).float()
+    loss_gen = feature_matching_loss(features_real, features_fake)
+    _update(opt_g, loss_gen, G)
     return {"loss_gen": loss_gen.detach()}
 
 
 def supervised_d_step(G, D, opt_d, batch: Batch, cfg) -> dict:
     """The labels-only baseline: the same D trained by cross-entropy on the labelled split alone."""
-    logits = D(batch.x_lab)
+    logits = D(batch.x_lab).float()
     loss_lab = supervised_loss(logits, batch.y_lab)
-    _update(opt_d, loss_lab)
+    _update(opt_d, loss_lab, D)
     return {"loss_lab": loss_lab.detach(), "train_acc": (logits.argmax(1) == batch.y_lab).float().mean()}
 
 

@@ -22,6 +22,7 @@ from .checkpoint import check_same_config, load_checkpoint, save_checkpoint
 from .config import Config
 from .data import Dataset, Split, labelled_split, load_dataset
 from .errors import ConfigError, TrainingError
+from .hardware import autocast, keep_freed_memory, resolve_device, resolve_precision
 from .metrics import accuracy
 from .nets import build_models, data_dependent_init
 from .runlog import RunLog, new_run_dir
@@ -45,6 +46,7 @@ class Training:
     x_train: torch.Tensor  # (N, C, H, W) on the device
     y_train: torch.Tensor  # (N,)
     unlabelled: torch.Tensor  # indices of the unlabelled stream: every training image outside validation
+    compute_dtype: torch.dtype = torch.float32  # autocast dtype of the training steps
     epoch: int = 0  # completed epochs
     iteration: int = 0  # iterations done in the current epoch
     step: int = 0  # iterations done in all
@@ -74,14 +76,6 @@ class Training:
             torch.cuda.set_rng_state_all(state["rng_cuda"])
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device is cuda, but no CUDA device is available")
-    return torch.device(name)
-
-
 def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     """Seed, split, build and initialise the models and optimizers for `cfg` on `data`."""
     t = cfg.train
@@ -92,6 +86,7 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     if len(unlabelled) < t.batch_size:
         raise ConfigError(f"train.batch_size {t.batch_size} exceeds the {len(unlabelled)} training images")
     device = resolve_device(t.device)
+    keep_freed_memory()
     G, D = (net.to(device) for net in build_models(cfg.model, data.image_shape, data.n_classes))
     x_train = torch.from_numpy(data.x_train).to(device)
     init_idx = unlabelled[torch.randperm(len(unlabelled))[: t.init_examples]]
@@ -99,10 +94,12 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     D_ema = copy.deepcopy(D).eval().requires_grad_(False)
     # eps 1e-4 approximates the reference Adam's sqrt(v + 1e-8): it keeps tiny gradients (a saturated
     # generator) from being blown up to full-size steps
-    adam = dict(lr=t.lr, betas=(t.beta1, 0.999), eps=1e-4)
+    # fused: one kernel for all parameters instead of ~6 passes over each (12% of a step on CPU)
+    adam = dict(lr=t.lr, betas=(t.beta1, 0.999), eps=1e-4, fused=True)
     return Training(cfg, data, split, device, G, D, D_ema,
                     torch.optim.Adam(G.parameters(), **adam), torch.optim.Adam(D.parameters(), **adam),
-                    x_train, torch.from_numpy(data.y_train).to(device), unlabelled)
+                    x_train, torch.from_numpy(data.y_train).to(device), unlabelled,
+                    resolve_precision(t.precision, device))
 
 
 def _tiled_permutation(n: int, length: int, gen: torch.Generator) -> torch.Tensor:
@@ -123,8 +120,7 @@ def epoch_orders(t: Training, epoch: int) -> tuple[torch.Tensor, torch.Tensor, t
 
 @torch.no_grad()
 def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
-    for p_ema, p in zip(ema.parameters(), net.parameters()):
-        p_ema.lerp_(p, 1 - decay)
+    torch._foreach_lerp_(list(ema.parameters()), list(net.parameters()), 1 - decay)
     for b_ema, b in zip(ema.buffers(), net.buffers()):
         b_ema.copy_(b)
 
@@ -161,7 +157,8 @@ def learning_rate(cfg, step: int, total_steps: int) -> float:
     return cfg.lr * max(0.0, (total_steps - step) / max(total_steps - start, 1.0))
 
 
-def _train_iteration(t: Training, orders, i: int) -> dict[str, float]:
+def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
+    """Batch `i` of `orders` (from `epoch_orders`): one D step, an EMA update and, in GAN modes, one G step."""
     d_step, g_step = STEPS[t.cfg.train.mode]
     lr = learning_rate(t.cfg.train, t.step, t.cfg.train.epochs * t.iters_per_epoch)
     for group in t.opt_d.param_groups + t.opt_g.param_groups:
@@ -171,10 +168,12 @@ def _train_iteration(t: Training, orders, i: int) -> dict[str, float]:
     batch = Batch(x[lab], t.y_train[lab], x[unl], x[unl2])
     t.G.train()
     t.D.train()
-    stats = d_step(t.G, t.D, t.opt_d, batch, t.cfg.train)
+    with autocast(t.device, t.compute_dtype):
+        stats = d_step(t.G, t.D, t.opt_d, batch, t.cfg.train)
     ema_update(t.D_ema, t.D, min(t.cfg.train.ema_decay, (1 + t.step) / (10 + t.step)))
     if g_step is not None:
-        stats |= g_step(t.G, t.D, t.opt_g, batch, t.cfg.train)
+        with autocast(t.device, t.compute_dtype):
+            stats |= g_step(t.G, t.D, t.opt_g, batch, t.cfg.train)
     values = {k: float(v) for k, v in stats.items()} | {"lr": lr}
     bad = [k for k, v in values.items() if not math.isfinite(v)]
     if bad:
@@ -203,7 +202,7 @@ def _run_epoch(t: Training, log: RunLog) -> dict:
                disable=not cfg.progress, leave=False, dynamic_ncols=True)
     try:
         for i in bar:
-            for k, v in _train_iteration(t, orders, i).items():
+            for k, v in train_iteration(t, orders, i).items():
                 sums[k] += v
             count, t.iteration, t.step = count + 1, i + 1, t.step + 1
             if i % 20 == 0:

@@ -1,0 +1,104 @@
+"""Benchmark: training throughput of the improved-gan MNIST pair, and achieved against peak GFLOP/s.
+
+    python bench/throughput.py --data-dir ../shared/data --precisions fp32 bf16
+
+For each precision, times one epoch's worth of training iterations (600 at the reference batch of
+100: one D step on 100 labelled + 100 unlabelled + 100 generated images, one G step) after a
+warm-up, and prints images per second, seconds per 1000 unlabelled images and the speed-up over
+the faithful PyTorch port of the reference code (0.84-0.96 s per 1000 images on the 2-core machine,
+issue #3). The matrix-multiply FLOPs of one iteration are counted with torch's FlopCounterMode;
+the same script measures what torch.mm reaches at the step's largest layer shape and at 2048^3,
+in fp32 and bf16, so the step's GFLOP/s can be read against the machine's matmul peak.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ganlearn import config
+from ganlearn.data import load_dataset
+from ganlearn.trainer import build, epoch_orders, train_iteration
+
+PORT_SECONDS_PER_1000 = (0.84, 0.96)  # the reference port on this machine (issue #3)
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+
+def matmul_gflops(m: int, k: int, n: int, dtype: torch.dtype, seconds: float = 1.0) -> float:
+    """Best-of-runs GFLOP/s of torch.mm for (m, k) @ (k, n) in `dtype`."""
+    a, b = torch.randn(m, k).to(dtype), torch.randn(k, n).to(dtype)
+    a @ b
+    best, start = float("inf"), time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * m * k * n / best / 1e9
+
+
+def step_throughput(cfg_overrides: list[str], data, iters: int, warmup: int) -> dict:
+    cfg, _ = config.load("mnist_ssl", cfg_overrides)
+    t = build(cfg, data)
+    orders = epoch_orders(t, 0)
+    with FlopCounterMode(display=False) as counter:
+        train_iteration(t, orders, 0)
+    for i in range(1, warmup + 1):
+        train_iteration(t, orders, i)
+    start = time.perf_counter()
+    for i in range(iters):
+        train_iteration(t, orders, i % t.iters_per_epoch)
+    seconds = time.perf_counter() - start
+    images = iters * cfg.train.batch_size  # unlabelled images (the port's unit)
+    flops = counter.get_total_flops()
+    return {"iterations": iters, "seconds": seconds, "images_per_second": images / seconds,
+            "seconds_per_1000_images": 1000 * seconds / images, "gflop_per_iteration": flops / 1e9,
+            "gflops": flops * iters / seconds / 1e9}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default="../shared/data")
+    p.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=list(DTYPES))
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--iters", type=int, default=600, help="timed iterations (600 = one epoch at batch 100)")
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--out", default="bench/results/throughput.json")
+    args = p.parse_args()
+
+    base = [f"data.data_dir={args.data_dir}", "data.download=false", "train.progress=false",
+            f"train.batch_size={args.batch_size}", "train.seed=1"]
+    data = load_dataset(config.load("mnist_ssl", base)[0].data)
+    n = 3 * args.batch_size  # the D step's concatenated batch
+    peaks = {name: {"step_layer": matmul_gflops(n, 784, 1000, dtype), "square_2048": matmul_gflops(2048, 2048, 2048, dtype)}
+             for name, dtype in DTYPES.items()}
+    steps = {name: step_throughput(base + [f"train.precision={name}"], data, args.iters, args.warmup)
+             for name in args.precisions}
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+    print(f"matmul peak GFLOP/s: " + ", ".join(f"{k} {v['step_layer']:.0f} ({n}x784x1000) / {v['square_2048']:.0f} (2048^3)"
+                                               for k, v in peaks.items()))
+    print(f"{'precision':<9} {'img/s':>7} {'s/1000 img':>10} {'s/epoch':>8} {'vs port':>10} {'GFLOP/it':>8} "
+          f"{'GFLOP/s':>8} {'% of mm peak':>12}")
+    for name, r in steps.items():
+        speedup = [port / r["seconds_per_1000_images"] for port in PORT_SECONDS_PER_1000]
+        r["speedup_vs_port"] = speedup
+        r["fraction_of_matmul_peak"] = r["gflops"] / peaks[name]["step_layer"]
+        print(f"{name:<9} {r['images_per_second']:7.0f} {r['seconds_per_1000_images']:10.3f} "
+              f"{60 * r['seconds_per_1000_images']:8.1f} {speedup[0]:4.1f}-{speedup[1]:3.1f}x "
+              f"{r['gflop_per_iteration']:8.2f} {r['gflops']:8.0f} {100 * r['fraction_of_matmul_peak']:11.0f}%")
+    result = {"command": " ".join(["python"] + sys.argv), "threads": torch.get_num_threads(),
+              "torch": torch.__version__, "platform": platform.platform(), "matmul_peak_gflops": peaks,
+              "steps": steps}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

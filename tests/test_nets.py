@@ -3,7 +3,7 @@ import torch
 
 from ganlearn.config import ModelConfig
 from ganlearn.errors import ConfigError
-from ganlearn.nets import MODELS, WNLinear, build_models, data_dependent_init
+from ganlearn.nets import MODELS, WNLinear, _RowScale, build_models, data_dependent_init
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -54,3 +54,16 @@ def test_bad_model_settings():
         build_models(ModelConfig(name="dcgan"), (1, 28, 32), 10)
     with pytest.raises(ConfigError, match="divisible by 2"):
         build_models(ModelConfig(name="dcgan"), (1, 7, 7), 10)
+
+
+def test_weight_norm_layer_equals_its_definition_and_has_the_right_gradient():
+    torch.manual_seed(0)
+    layer = WNLinear(6, 4, train_scale=True).double()
+    with torch.no_grad():
+        layer.g.uniform_(0.5, 2)
+    x = torch.randn(5, 6, dtype=torch.double)
+    weight = layer.v * (layer.g / layer.v.norm(dim=1)).unsqueeze(1)  # y = x (g v / ||v||)^T + b
+    assert torch.allclose(layer(x), x @ weight.T + layer.b)
+    # the hand-written backward of the row scale against finite differences
+    assert torch.autograd.gradcheck(lambda v, g: torch.nn.functional.linear(x, v) * _RowScale.apply(v, g),
+                                    (layer.v.detach().requires_grad_(), layer.g.detach().requires_grad_()))

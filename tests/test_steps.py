@@ -41,3 +41,14 @@ def test_g_step_leaves_the_discriminator_unchanged():
     assert all(p.grad is None for p in D.parameters())  # not even gradients were computed for D
     assert all(p.requires_grad for p in D.parameters())  # and D is trainable again afterwards
     assert not same(params(G), g_before)
+
+
+def test_steps_under_bf16_autocast_give_fp32_losses_and_learn():
+    G, D, opt_g, opt_d, batch = setup()
+    d_before = params(D)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        d_stats = ssl_d_step(G, D, opt_d, batch, TrainConfig())
+        g_stats = ssl_g_step(G, D, opt_g, batch, TrainConfig())
+    assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in (*d_stats.values(), *g_stats.values()))
+    assert all(p.dtype == torch.float32 for p in (*G.parameters(), *D.parameters()))  # weights stay fp32
+    assert not same(params(D), d_before)

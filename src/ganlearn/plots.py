@@ -83,3 +83,20 @@ def plot_confusion(counts: np.ndarray, classes: list[str], out: str | Path) -> P
     fig.savefig(out, dpi=100)
     plt.close(fig)
     return Path(out)
+
+
+def plot_error_vs_time(curves: dict[str, list[tuple[float, float]]], out: str | Path) -> Path:
+    """Test error (%, log scale) against wall-clock minutes; `curves` maps a label to (minutes, accuracy) points."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, points in curves.items():
+        minutes, acc = zip(*points)
+        ax.plot(minutes, [100 * (1 - a) for a in acc], marker="." if len(points) > 3 else "o", label=label)
+    ax.set_yscale("log")
+    ax.set(xlabel="training time (minutes)", ylabel="test error (%)", title="test error against wall-clock time")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return Path(out)

@@ -1,0 +1,31 @@
+import pytest
+import torch
+
+from ganlearn.config import load
+from ganlearn.errors import ConfigError
+from ganlearn.hardware import autocast, cpu_has_native_bf16, keep_freed_memory, resolve_precision
+
+
+def test_precision_names():
+    cpu = torch.device("cpu")
+    assert resolve_precision("fp32", cpu) == torch.float32
+    assert resolve_precision("bf16", cpu) == torch.bfloat16
+    assert resolve_precision("auto", cpu) == (torch.bfloat16 if cpu_has_native_bf16() else torch.float32)
+
+
+def test_autocast_only_below_fp32():
+    a = torch.randn(4, 8)
+    with autocast(torch.device("cpu"), torch.float32):
+        assert (a @ a.T).dtype == torch.float32
+    with autocast(torch.device("cpu"), torch.bfloat16):
+        assert (a @ a.T).dtype == torch.bfloat16
+
+
+def test_keep_freed_memory_is_harmless():
+    keep_freed_memory()
+    assert torch.ones(1 << 20).sum() == 1 << 20  # large allocations still work
+
+
+def test_unknown_precision_is_a_config_error():
+    with pytest.raises(ConfigError, match="train.precision"):
+        load("mnist_ssl", ["train.precision=fp16"])

@@ -24,7 +24,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ganlearn import config
 from ganlearn.data import load_dataset
-from ganlearn.trainer import build, epoch_orders, train_iteration
+from ganlearn.iteration import epoch_orders, train_iteration
+from ganlearn.trainer import build
 
 PORT_SECONDS_PER_1000 = (0.84, 0.96)  # the reference port on this machine (issue #3)
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}

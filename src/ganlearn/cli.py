@@ -13,7 +13,7 @@ from .errors import GanlearnError
 
 FLAG_KEYS = {  # command-line flag -> config key
     "epochs": "train.epochs", "seed": "train.seed", "device": "train.device", "out_dir": "train.out_dir",
-    "data_dir": "data.data_dir", "labels_per_class": "data.labels_per_class",
+    "data_dir": "data.data_dir", "labels_per_class": "data.labels_per_class", "mode": "train.mode",
 }
 
 
@@ -34,13 +34,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--labels-per-class", type=int)
+    p.add_argument("--mode", choices=["ssl", "gan", "supervised"], help="what to train (default: the config's)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument("--out-dir", help="where numbered run folders go (default: runs)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_data_flags(p)
 
-    p = sub.add_parser("evaluate", help="test accuracy and confusion matrix of a run")
+    p = sub.add_parser("evaluate", help="test accuracy, confusion matrix and sample scores of a run")
     p.add_argument("run_dir")
+    p.add_argument("-n", "--samples", type=int, default=10_000, help="generated images to score")
     _add_data_flags(p)
 
     p = sub.add_parser("sample", help="a grid of generated images from a run")
@@ -84,10 +86,17 @@ def cmd_train(args) -> None:
 
 def cmd_evaluate(args) -> None:
     from .evaluate import evaluate_run
-    report = evaluate_run(args.run_dir, _overrides(args))
-    print(f"test accuracy: {100 * report['test_acc']:.2f}%  (test error {100 * (1 - report['test_acc']):.2f}%, "
-          f"{report['n_test']} images)")
-    print(f"confusion matrix: {report['confusion_png']}\nreport: {report['report_json']}")
+    report = evaluate_run(args.run_dir, _overrides(args), args.samples)
+    if "test_acc" in report:
+        print(f"test accuracy: {100 * report['test_acc']:.2f}%  (test error {100 * (1 - report['test_acc']):.2f}%, "
+              f"{report['n_test']} images)\nconfusion matrix: {report['confusion_png']}")
+    if "samples" in report:
+        clf = report["domain_classifier"]
+        print(f"scores of {report['n_samples']} samples, {clf['dataset']} domain classifier "
+              f"(test accuracy {100 * clf['test_accuracy']:.2f}%); real training images give the floor:")
+        for key in ("fid", "inception_score", "coverage_kl"):
+            print(f"  {key:<16} {report['samples'][key]:8.3f}   real: {report['real_train_floor'][key]:8.3f}")
+    print(f"report: {report['report_json']}")
 
 
 def cmd_sample(args) -> None:

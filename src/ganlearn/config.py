@@ -37,25 +37,35 @@ class ModelConfig:
     width: int = 64  # dcgan: channels of the first D / last G convolution
     input_noise: float = 0.3  # sd of Gaussian noise on D's input (training only)
     hidden_noise: float = 0.5  # sd of Gaussian noise after D's hidden layers (training only)
+    minibatch_kernels: int = 0  # minibatch discrimination before D's head (Salimans et al. 2016, 3.2); 0: off
+    vbn_ref: int = 0  # virtual batch norm in G with a reference batch of this size (3.5); 0: batch norm
 
 
 @dataclass
 class TrainConfig:
-    mode: str = "ssl"  # ssl (K+1 GAN) | supervised (same D on the labelled split alone)
+    mode: str = "ssl"  # ssl (K+1 GAN) | gan (unconditional) | supervised (same D on the labelled split alone)
+    g_loss: str = "auto"  # auto (ssl: feature_matching, gan: nonsaturating) | feature_matching | nonsaturating
+    real_label: float = 1.0  # target for real data in D's loss; 0.9 is one-sided label smoothing (Salimans 3.4)
+    historical_averaging: float = 0.0  # weight of ||theta - mean of past theta||^2 for D and G (Salimans 3.3)
     epochs: int = 10
     iters_per_epoch: int | None = None  # null: one pass over the unlabelled data
     batch_size: int = 100
     lr: float = 0.003
     beta1: float = 0.5
+    adam_eps: float = 1e-4  # 1e-4 approximates the improved-gan Adam's sqrt(v + 1e-8); DCGAN configs use 1e-8
     lr_decay_start: float = 1.0  # fraction of training after which lr decays linearly to 0 (1.0: constant)
     unlabelled_weight: float = 0.5  # the reference code halves the unlabelled K+1 term
     ema_decay: float = 0.999  # evaluation uses an exponential moving average of D
+    pseudo_label_threshold: float | None = None  # self-training: pseudo-label unlabelled images D classifies this confidently
+    pseudo_label_start: int = 5  # ... after this many warm-up epochs (re-selected at the start of every epoch)
+    pseudo_label_weight: float = 1.0  # weight of the pseudo-labelled cross-entropy in the D loss
     init_examples: int = 500  # data-dependent initialisation of the weight-normalised layers
     seed: int = 1  # seeds the labelled split and the training
     device: str = "auto"  # auto | cpu | cuda
     precision: str = "auto"  # auto | fp32 | bf16 autocast in training steps (auto: bf16 where the hardware has it)
     checkpoint_every: int = 0  # also checkpoint every N iterations (0: at the end of each epoch only)
     eval_batch_size: int = 1000
+    score_samples: int = 2000  # FID-style score of this many samples after each epoch (where a domain classifier ships); 0: off
     progress: bool = True  # tqdm progress bar
     out_dir: str = "runs"
     name: str | None = None  # run-folder suffix; defaults to the config's name
@@ -73,7 +83,8 @@ class Config:
 
 CHOICES = {
     ("data", "dataset"): ("mnist", "fashion", "digits", "npz", "folder"),
-    ("train", "mode"): ("ssl", "supervised"),
+    ("train", "mode"): ("ssl", "gan", "supervised"),
+    ("train", "g_loss"): ("auto", "feature_matching", "nonsaturating"),
     ("train", "device"): ("auto", "cpu", "cuda"),
     ("train", "precision"): ("auto", "fp32", "bf16"),
 }
@@ -158,12 +169,25 @@ def validate(cfg: Config) -> None:
     for key in ("epochs", "batch_size", "eval_batch_size"):
         if getattr(t, key) < 1:
             raise ConfigError(f"train.{key} must be at least 1, got {getattr(t, key)}")
+    if t.adam_eps <= 0:
+        raise ConfigError(f"train.adam_eps must be positive, got {t.adam_eps}")
     if t.lr <= 0:
         raise ConfigError(f"train.lr must be positive, got {t.lr}")
     if not 0 <= t.lr_decay_start <= 1:
         raise ConfigError(f"train.lr_decay_start must be in [0, 1], got {t.lr_decay_start}")
     if not 0 <= t.ema_decay < 1:
         raise ConfigError(f"train.ema_decay must be in [0, 1), got {t.ema_decay}")
+    if not 0.5 < t.real_label <= 1:
+        raise ConfigError(f"train.real_label must be in (0.5, 1], got {t.real_label}")
+    if t.pseudo_label_threshold is not None and (t.mode != "ssl" or not 0 < t.pseudo_label_threshold < 1):
+        raise ConfigError("train.pseudo_label_threshold (self-training) must be in (0, 1), in mode ssl only")
+    if t.historical_averaging < 0:
+        raise ConfigError(f"train.historical_averaging must be >= 0, got {t.historical_averaging}")
+    m = cfg.model
+    if m.minibatch_kernels < 0 or m.vbn_ref < 0:
+        raise ConfigError("model.minibatch_kernels and model.vbn_ref must be >= 0 (0 turns them off)")
+    if t.mode == "supervised" and (m.vbn_ref or t.g_loss != "auto"):
+        raise ConfigError("train.mode supervised trains no generator: leave model.vbn_ref and train.g_loss unset")
 
 
 def builtin_configs() -> list[str]:

@@ -4,18 +4,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from . import config as config_mod
 from .checkpoint import load_checkpoint
 from .data import load_dataset
+from .domain import available as domain_classifiers
+from .domain import load_domain_classifier
 from .errors import GanlearnError
 from .hardware import resolve_device
 from .metrics import accuracy, confusion_matrix
 from .nets import build_models
 from .plots import plot_confusion, save_grid
 from .runlog import CHECKPOINT
-from .trainer import predict_logits
+from .scores import generate, reference_stats, score_images
+from .trainer import d_outputs, predict_logits
 
 
 def load_run(run_dir: str | Path, overrides: list[str] = ()):
@@ -32,27 +36,48 @@ def load_run(run_dir: str | Path, overrides: list[str] = ()):
 
 def restore_models(cfg, state, device: torch.device):
     """The run's generator and EMA discriminator, in evaluation mode."""
-    G, D = build_models(cfg.model, state["image_shape"], len(state["classes"]))
+    n_out = d_outputs(cfg.train.mode, len(state["classes"]))
+    G, D = build_models(cfg.model, state["image_shape"], n_out)
     G.load_state_dict(state["G"])
     D.load_state_dict(state["D_ema"])
     return G.to(device).eval(), D.to(device).eval()
 
 
-def evaluate_run(run_dir: str | Path, overrides: list[str] = ()) -> dict:
-    """Test accuracy and confusion matrix of the run's EMA discriminator; writes confusion.png and
-    evaluation.json into the run folder."""
+def _classification_report(cfg, D, data, run_dir: Path, device) -> dict:
+    x = torch.from_numpy(data.x_test).to(device)
+    pred = predict_logits(D, x, cfg.train.eval_batch_size).argmax(1).cpu().numpy()
+    counts = confusion_matrix(data.y_test, pred, data.n_classes)
+    return {"n_test": len(pred), "test_acc": accuracy(data.y_test, pred), "confusion": counts.tolist(),
+            "confusion_png": str(plot_confusion(counts, data.classes, run_dir / "confusion.png"))}
+
+
+def _sample_report(cfg, G, data, n_samples: int) -> dict:
+    """Scores of n_samples generated images, and of as many real training images (the floor), against
+    the test set's features under the shipped domain classifier."""
+    net, record = load_domain_classifier(data.name)
+    reference = reference_stats(net, data.x_test)
+    rng = np.random.default_rng(0)
+    real = data.x_train[rng.choice(len(data.x_train), min(n_samples, len(data.x_train)), replace=False)]
+    return {"samples": score_images(net, generate(G, n_samples, seed=0), reference),
+            "real_train_floor": score_images(net, real, reference), "n_samples": n_samples,
+            "domain_classifier": {"dataset": record["dataset"], "test_accuracy": record["test_accuracy"]}}
+
+
+def evaluate_run(run_dir: str | Path, overrides: list[str] = (), n_samples: int = 10_000) -> dict:
+    """Evaluate a run: test accuracy and confusion matrix (confusion.png) of the EMA discriminator for
+    classifier modes; FID-style, Inception-Score-style and class-coverage scores of the generator where
+    a domain classifier ships for the data set. Writes evaluation.json into the run folder."""
     run_dir = Path(run_dir)
     cfg, state = load_run(run_dir, overrides)
     data = load_dataset(cfg.data)
     device = resolve_device(cfg.train.device)
-    _, D = restore_models(cfg, state, device)
-    x = torch.from_numpy(data.x_test).to(device)
-    pred = predict_logits(D, x, cfg.train.eval_batch_size).argmax(1).cpu().numpy()
-    counts = confusion_matrix(data.y_test, pred, data.n_classes)
-    report = {"run": str(run_dir), "epoch": state["epoch"], "step": state["step"], "n_test": len(pred),
-              "test_acc": accuracy(data.y_test, pred), "confusion": counts.tolist(),
-              "confusion_png": str(plot_confusion(counts, data.classes, run_dir / "confusion.png")),
-              "report_json": str(run_dir / "evaluation.json")}
+    G, D = restore_models(cfg, state, device)
+    report = {"run": str(run_dir), "mode": cfg.train.mode, "epoch": state["epoch"], "step": state["step"]}
+    if cfg.train.mode != "gan":
+        report |= _classification_report(cfg, D, data, run_dir, device)
+    if cfg.train.mode != "supervised" and data.name in domain_classifiers():
+        report |= _sample_report(cfg, G, data, n_samples)
+    report["report_json"] = str(run_dir / "evaluation.json")
     Path(report["report_json"]).write_text(json.dumps(report, indent=1))
     return report
 
@@ -64,8 +89,5 @@ def sample_run(run_dir: str | Path, n: int = 64, seed: int = 0, out: str | None 
     cfg, state = load_run(run_dir)
     if cfg.train.mode == "supervised":
         raise GanlearnError(f"{run_dir} was trained in mode 'supervised', which has no generator")
-    device = resolve_device(cfg.train.device)
-    G, _ = restore_models(cfg, state, device)
-    with torch.no_grad():
-        images = G(G.sample_z(n, generator=torch.Generator(device).manual_seed(seed))).cpu().numpy()
-    return save_grid(images, out or Path(run_dir) / "sample.png")
+    G, _ = restore_models(cfg, state, resolve_device(cfg.train.device))
+    return save_grid(generate(G, n, seed), out or Path(run_dir) / "sample.png")

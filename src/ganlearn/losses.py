@@ -31,9 +31,9 @@ def discriminator_loss(logit_real: torch.Tensor, logit_fake: torch.Tensor, real_
     return loss_real.mean() + F.softplus(logit_fake).mean()
 
 
-def kplus1_unlabelled_loss(logits_unl: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
-    """-E log p(real | x_unl) - E log p(fake | G(z)) for the K+1 discriminator."""
-    return discriminator_loss(real_logit(logits_unl), real_logit(logits_fake))
+def kplus1_unlabelled_loss(logits_unl: torch.Tensor, logits_fake: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
+    """-E log p(real | x_unl) - E log p(fake | G(z)) for the K+1 discriminator (real_label < 1: smoothed)."""
+    return discriminator_loss(real_logit(logits_unl), real_logit(logits_fake), real_label)
 
 
 def generator_loss(logit_fake: torch.Tensor) -> torch.Tensor:

@@ -14,3 +14,40 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     counts = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)
     return counts
+
+
+def feature_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean (F,) and covariance (F, F) of (N, F) features, in float64."""
+    features = np.asarray(features, dtype=np.float64)
+    return features.mean(0), np.cov(features, rowvar=False)
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
+    """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2) (the FID formula, Heusel et al. 2017):
+    ||mu1 - mu2||^2 + Tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2)).
+
+    Tr (sigma1 sigma2)^(1/2) is computed as the sum of square roots of the eigenvalues of the
+    symmetric matrix s1 sigma2 s1, s1 = sigma1^(1/2), which stays real and stable for singular inputs.
+    """
+    vals, vecs = np.linalg.eigh(sigma1)
+    s1 = (vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.T
+    middle = np.linalg.eigvalsh(s1 @ sigma2 @ s1)
+    trace_sqrt = np.sqrt(np.clip(middle, 0, None)).sum()
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt)
+
+
+def inception_score(probs: np.ndarray) -> float:
+    """exp(E_x KL(p(y|x) || p(y))) from (N, K) class probabilities (Salimans et al. 2016): high when
+    each sample is confidently one class and the classes are evenly used; at most K."""
+    probs = np.clip(np.asarray(probs, dtype=np.float64), 1e-12, 1)
+    marginal = probs.mean(0)
+    return float(np.exp((probs * (np.log(probs) - np.log(marginal))).sum(1).mean()))
+
+
+def class_coverage(pred: np.ndarray, n_classes: int) -> tuple[np.ndarray, float]:
+    """Fraction of samples predicted as each class, and its KL divergence to uniform (0: every class
+    equally often; log K: a single class — mode collapse)."""
+    hist = np.bincount(np.asarray(pred), minlength=n_classes) / max(len(pred), 1)
+    nonzero = hist > 0
+    return hist, float((hist[nonzero] * np.log(hist[nonzero] * n_classes)).sum())

@@ -13,6 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .errors import ConfigError
+from .techniques import MinibatchDiscrimination, VirtualBatchNorm
 
 
 class GaussianNoise(nn.Module):
@@ -103,44 +104,64 @@ class ShiftBatchNorm1d(nn.BatchNorm1d):
 
 
 class Generator(nn.Module):
-    """Base class: z ~ U(0, 1)^z_dim as in the reference code."""
+    """Base class: z ~ U(0, 1)^z_dim as in the reference code; subclasses build `self.net`.
+
+    With virtual batch norm (`vbn_ref` > 0) a reference batch of noise is drawn once, kept as a
+    buffer (so it is checkpointed), and run in front of every batch.
+    """
     z_dim: int
+    net: nn.Module
+
+    def _set_reference(self, n_ref: int) -> None:
+        self.register_buffer("ref_z", torch.rand(n_ref, self.z_dim) if n_ref else None)
 
     def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         device = next(self.parameters()).device
         return torch.rand(n, self.z_dim, device=device, generator=generator)  # (B, z_dim)
 
+    def forward(self, z):  # (B, z_dim) -> (B, C, H, W)
+        if self.ref_z is None:
+            return self.net(z)
+        return self.net(torch.cat([self.ref_z, z]))[len(self.ref_z):]
+
+
+def _g_norm(n: int, vbn_ref: int, shift_only: bool = False) -> nn.Module:
+    """The generator's normalisation: virtual batch norm when `vbn_ref` > 0, else batch norm."""
+    if vbn_ref:
+        return VirtualBatchNorm(n, vbn_ref)
+    return ShiftBatchNorm1d(n) if shift_only else nn.BatchNorm1d(n)
+
 
 class MLPGenerator(Generator):
     """z -> dense + batch norm + softplus layers -> weight-normalised dense -> sigmoid (improved-gan MNIST G)."""
 
-    def __init__(self, image_shape, z_dim: int = 100, hidden=(500, 500)):
+    def __init__(self, image_shape, z_dim: int = 100, hidden=(500, 500), vbn_ref: int = 0):
         super().__init__()
         self.z_dim = z_dim
+        self._set_reference(vbn_ref)
         layers, n_in = [], z_dim
         for width in hidden:
-            layers += [nn.Linear(n_in, width, bias=False), ShiftBatchNorm1d(width), nn.Softplus()]
+            layers += [nn.Linear(n_in, width, bias=False), _g_norm(width, vbn_ref, shift_only=True), nn.Softplus()]
             n_in = width
         layers += [WNLinear(n_in, math.prod(image_shape), train_scale=True), nn.Sigmoid(),
                    nn.Unflatten(1, tuple(image_shape))]
         self.net = nn.Sequential(*layers)
-
-    def forward(self, z):  # (B, z_dim) -> (B, C, H, W)
-        return self.net(z)
 
 
 class MLPDiscriminator(nn.Module):
     """Noise 0.3, then weight-normalised dense ReLU layers each preceded by noise 0.5 (improved-gan MNIST D)."""
 
     def __init__(self, image_shape, n_classes: int, hidden=(1000, 500, 250, 250, 250),
-                 input_noise: float = 0.3, hidden_noise: float = 0.5):
+                 input_noise: float = 0.3, hidden_noise: float = 0.5, minibatch_kernels: int = 0):
         super().__init__()
         layers, n_in = [nn.Flatten(), GaussianNoise(input_noise)], math.prod(image_shape)
         for i, width in enumerate(hidden):
             layers += ([GaussianNoise(hidden_noise)] if i else []) + [WNLinear(n_in, width), nn.ReLU()]
             n_in = width
         self.body = nn.Sequential(*layers)
-        self.classifier = nn.Sequential(GaussianNoise(hidden_noise), WNLinear(n_in, n_classes, train_scale=True))
+        mbd = [MinibatchDiscrimination(n_in, minibatch_kernels)] if minibatch_kernels else []
+        self.classifier = nn.Sequential(*mbd, GaussianNoise(hidden_noise),
+                                        WNLinear(n_in + minibatch_kernels, n_classes, train_scale=True))
 
     def features(self, x):  # (B, C, H, W) -> (B, F): the last hidden layer
         return self.body(x)
@@ -168,27 +189,27 @@ def _doublings(image_shape) -> tuple[int, int]:
 class DCGANGenerator(Generator):
     """z -> dense to (C0, s, s) -> stride-2 transposed convolutions with batch norm -> sigmoid."""
 
-    def __init__(self, image_shape, z_dim: int = 100, width: int = 64):
+    def __init__(self, image_shape, z_dim: int = 100, width: int = 64, vbn_ref: int = 0):
         super().__init__()
         self.z_dim = z_dim
+        self._set_reference(vbn_ref)
         n, side = _doublings(image_shape)
         ch = width * 2 ** (n - 1)
-        layers = [nn.Linear(z_dim, ch * side * side, bias=False), nn.BatchNorm1d(ch * side * side), nn.ReLU(),
+        layers = [nn.Linear(z_dim, ch * side * side, bias=False), _g_norm(ch * side * side, vbn_ref), nn.ReLU(),
                   nn.Unflatten(1, (ch, side, side))]
         for _ in range(n - 1):
-            layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2), nn.ReLU()]
+            norm = VirtualBatchNorm(ch // 2, vbn_ref) if vbn_ref else nn.BatchNorm2d(ch // 2)
+            layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), norm, nn.ReLU()]
             ch //= 2
         layers += [nn.ConvTranspose2d(ch, image_shape[0], 4, 2, 1), nn.Sigmoid()]
         self.net = nn.Sequential(*layers)
-
-    def forward(self, z):  # (B, z_dim) -> (B, C, H, W)
-        return self.net(z)
 
 
 class DCGANDiscriminator(nn.Module):
     """Stride-2 convolutions with leaky ReLU (batch norm after the first); features are the flattened maps."""
 
-    def __init__(self, image_shape, n_classes: int, width: int = 64, input_noise: float = 0.0):
+    def __init__(self, image_shape, n_classes: int, width: int = 64, input_noise: float = 0.0,
+                 minibatch_kernels: int = 0):
         super().__init__()
         n, side = _doublings(image_shape)
         layers = [GaussianNoise(input_noise), nn.Conv2d(image_shape[0], width, 4, 2, 1), nn.LeakyReLU(0.2)]
@@ -197,7 +218,9 @@ class DCGANDiscriminator(nn.Module):
             layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch * 2), nn.LeakyReLU(0.2)]
             ch *= 2
         self.body = nn.Sequential(*layers, nn.Flatten())
-        self.classifier = nn.Linear(ch * side * side, n_classes)
+        linear = nn.Linear(ch * side * side + minibatch_kernels, n_classes)
+        self.classifier = (nn.Sequential(MinibatchDiscrimination(ch * side * side, minibatch_kernels), linear)
+                           if minibatch_kernels else linear)
 
     def features(self, x):  # (B, C, H, W) -> (B, C' * s * s)
         return self.body(x)
@@ -210,13 +233,13 @@ class DCGANDiscriminator(nn.Module):
 
 
 def _mlp(m, image_shape, n_classes):
-    return (MLPGenerator(image_shape, m.z_dim, m.g_hidden),
-            MLPDiscriminator(image_shape, n_classes, m.d_hidden, m.input_noise, m.hidden_noise))
+    return (MLPGenerator(image_shape, m.z_dim, m.g_hidden, m.vbn_ref),
+            MLPDiscriminator(image_shape, n_classes, m.d_hidden, m.input_noise, m.hidden_noise, m.minibatch_kernels))
 
 
 def _dcgan(m, image_shape, n_classes):
-    return (DCGANGenerator(image_shape, m.z_dim, m.width),
-            DCGANDiscriminator(image_shape, n_classes, m.width, m.input_noise))
+    return (DCGANGenerator(image_shape, m.z_dim, m.width, m.vbn_ref),
+            DCGANDiscriminator(image_shape, n_classes, m.width, m.input_noise, m.minibatch_kernels))
 
 
 MODELS = {"mlp": _mlp, "dcgan": _dcgan}  # name -> builder(model_config, image_shape, n_classes) -> (G, D)

@@ -45,22 +45,36 @@ def _pyplot():
 
 
 def plot_curves(metrics_path: str | Path, out: str | Path) -> Path:
-    """Losses and accuracies against epochs, from metrics.jsonl."""
+    """Losses against epochs, and beside them accuracies (classifier modes) or D's outputs and the
+    FID-style score (GAN mode), from metrics.jsonl."""
     plt = _pyplot()
     records = read_metrics(metrics_path)
     epochs = [r["epoch"] for r in records]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    for key in ("loss_lab", "loss_unl", "loss_gen"):
-        if any(key in r for r in records):
+    has = lambda key: any(key in r for r in records)  # noqa: E731
+    fig, (ax_loss, ax_right) = plt.subplots(1, 2, figsize=(10, 4))
+    for key in ("loss_lab", "loss_unl", "loss_pseudo", "loss_d", "loss_gen"):
+        if has(key):
             ax_loss.plot(epochs, [r.get(key, np.nan) for r in records], marker=".", label=key)
-    for key in ("train_acc", "val_acc", "test_acc"):
-        if any(key in r for r in records):
-            ax_acc.plot(epochs, [100 * r.get(key, np.nan) for r in records], marker=".", label=key)
     ax_loss.set(xlabel="epoch", ylabel="loss", title="losses")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
-    for ax in (ax_loss, ax_acc):
+    if has("test_acc") or has("train_acc"):
+        for key in ("train_acc", "val_acc", "test_acc"):
+            if has(key):
+                ax_right.plot(epochs, [100 * r.get(key, np.nan) for r in records], marker=".", label=key)
+        ax_right.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    else:
+        for key in ("d_real", "d_fake"):
+            if has(key):
+                ax_right.plot(epochs, [r.get(key, np.nan) for r in records], marker=".", label=f"mean {key}")
+        ax_right.set(xlabel="epoch", ylabel="D(x), D(G(z))", title="discriminator outputs")
+        if has("fid"):
+            ax_fid = ax_right.twinx()
+            ax_fid.plot(epochs, [r.get("fid", np.nan) for r in records], "k--", marker=".", label="FID-style")
+            ax_fid.set(ylabel="FID-style score")
+            ax_fid.legend(loc="upper right")
+    for ax in (ax_loss, ax_right):
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper left" if ax is ax_right else "best")
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)

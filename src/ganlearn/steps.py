@@ -1,6 +1,7 @@
-"""One function per training step: d_step / g_step(G, D, optimizer, batch, cfg) -> dict of losses.
+"""One function per training step: d_step / g_step(G, D, optimizer, batch, cfg, penalty) -> dict of losses.
 
-Modes differ only here; the trainer, config, checkpoints and logging are shared.
+Modes differ only here; the trainer, config, checkpoints and logging are shared. `penalty(net)`
+is an extra loss term on the stepped network's weights (historical averaging), or None.
 """
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import feature_matching_loss, kplus1_unlabelled_loss, supervised_loss
+from .losses import (discriminator_loss, feature_matching_loss, generator_loss, kplus1_unlabelled_loss,
+                     real_logit, supervised_loss)
+from .techniques import batch_dependent
 
 
 @dataclass
@@ -17,50 +20,94 @@ class Batch:
     y_lab: torch.Tensor  # (B_lab,) their labels
     x_unl: torch.Tensor  # (B, C, H, W) unlabelled images for the D step
     x_unl2: torch.Tensor  # (B, C, H, W) another unlabelled batch for the G step (as in the reference)
+    x_pseudo: torch.Tensor | None = None  # (B, C, H, W) pseudo-labelled images (self-training), if any
+    y_pseudo: torch.Tensor | None = None  # (B,) their pseudo-labels
 
 
-def _update(optimizer, loss, net):
+def _update(optimizer, loss, net, penalty=None):
     """One optimizer step on `net`'s parameters only: autograd skips every other weight gradient."""
+    if penalty is not None:
+        loss = loss + penalty(net)
     optimizer.zero_grad(set_to_none=True)
     loss.backward(inputs=list(net.parameters()))
     optimizer.step()
 
 
-def ssl_d_step(G, D, opt_d, batch: Batch, cfg) -> dict:
-    """K+1 discriminator step on labelled, unlabelled and generated examples."""
-    n_lab, n_unl = len(batch.x_lab), len(batch.x_unl)
+def d_logits(D, batches: list[torch.Tensor]) -> list[torch.Tensor]:
+    """D's fp32 logits for each batch. One forward over their concatenation where D treats examples
+    independently (fewer, larger matrix products); separate passes where its output depends on the
+    batch (batch norm, minibatch discrimination), so real and generated data never share statistics."""
+    if batch_dependent(D):
+        return [D(x).float() for x in batches]
+    return list(D(torch.cat(batches)).float().split([len(x) for x in batches]))
+
+
+def _fake(G, n: int) -> torch.Tensor:
     with torch.no_grad():
-        x_fake = G(G.sample_z(n_unl))  # (B, C, H, W)
-    # one forward over the concatenation: the MLP D has no batch statistics, so this equals three passes
-    logits = D(torch.cat([batch.x_lab, batch.x_unl, x_fake])).float()  # (B_lab + 2B, K); fp32 under autocast
-    logits_lab, logits_unl, logits_fake = logits.split([n_lab, n_unl, n_unl])
+        return G(G.sample_z(n))  # (B, C, H, W)
+
+
+def ssl_d_step(G, D, opt_d, batch: Batch, cfg, penalty=None) -> dict:
+    """K+1 discriminator step on labelled, unlabelled and generated examples (and pseudo-labelled ones
+    when self-training has selected some)."""
+    x_fake = _fake(G, len(batch.x_unl))
+    pseudo = [batch.x_pseudo] if batch.x_pseudo is not None else []
+    logits_lab, logits_unl, logits_fake, *logits_pseudo = d_logits(D, [batch.x_lab, batch.x_unl, x_fake, *pseudo])
     loss_lab = supervised_loss(logits_lab, batch.y_lab)
-    loss_unl = kplus1_unlabelled_loss(logits_unl, logits_fake)
-    _update(opt_d, loss_lab + cfg.unlabelled_weight * loss_unl, D)
-    train_acc = (logits_lab.argmax(1) == batch.y_lab).float().mean()
-    return {"loss_lab": loss_lab.detach(), "loss_unl": loss_unl.detach(), "train_acc": train_acc}
+    loss_unl = kplus1_unlabelled_loss(logits_unl, logits_fake, cfg.real_label)
+    loss = loss_lab + cfg.unlabelled_weight * loss_unl
+    stats = {"loss_lab": loss_lab.detach(), "loss_unl": loss_unl.detach(),
+             "train_acc": (logits_lab.argmax(1) == batch.y_lab).float().mean()}
+    if logits_pseudo:
+        loss_pseudo = supervised_loss(logits_pseudo[0], batch.y_pseudo)
+        loss = loss + cfg.pseudo_label_weight * loss_pseudo
+        stats["loss_pseudo"] = loss_pseudo.detach()
+    _update(opt_d, loss, D, penalty)
+    return stats
 
 
-def ssl_g_step(G, D, opt_g, batch: Batch, cfg) -> dict:
-    """Generator step by feature matching on D's last hidden layer."""
+def feature_matching_g_step(G, D, opt_g, batch: Batch, cfg, penalty=None) -> dict:
+    """Generator step by feature matching on D's last hidden layer (the reference's semi-supervised G)."""
     # D's weights keep requires_grad (so autocast casts each once, not per call); _update computes G's gradients only
     features_fake = D.features(G(G.sample_z(len(batch.x_unl2)))).float()  # (B, F)
     with torch.no_grad():
         features_real = D.features(batch.x_unl2).float()
     loss_gen = feature_matching_loss(features_real, features_fake)
-    _update(opt_g, loss_gen, G)
+    _update(opt_g, loss_gen, G, penalty)
     return {"loss_gen": loss_gen.detach()}
 
 
-def supervised_d_step(G, D, opt_d, batch: Batch, cfg) -> dict:
+def nonsaturating_g_step(G, D, opt_g, batch: Batch, cfg, penalty=None) -> dict:
+    """Generator step on -log D(G(z)) (Goodfellow et al. 2014), D's real logit being lse of its logits."""
+    loss_gen = generator_loss(real_logit(D(G(G.sample_z(len(batch.x_unl2)))).float()))
+    _update(opt_g, loss_gen, G, penalty)
+    return {"loss_gen": loss_gen.detach()}
+
+
+def gan_d_step(G, D, opt_d, batch: Batch, cfg, penalty=None) -> dict:
+    """Unconditional GAN discriminator step: real (the unlabelled stream) against generated."""
+    logits_real, logits_fake = d_logits(D, [batch.x_unl, _fake(G, len(batch.x_unl))])
+    logit_real, logit_fake = real_logit(logits_real), real_logit(logits_fake)
+    loss_d = discriminator_loss(logit_real, logit_fake, cfg.real_label)
+    _update(opt_d, loss_d, D, penalty)
+    return {"loss_d": loss_d.detach(), "d_real": torch.sigmoid(logit_real).mean().detach(),
+            "d_fake": torch.sigmoid(logit_fake).mean().detach()}
+
+
+def supervised_d_step(G, D, opt_d, batch: Batch, cfg, penalty=None) -> dict:
     """The labels-only baseline: the same D trained by cross-entropy on the labelled split alone."""
     logits = D(batch.x_lab).float()
     loss_lab = supervised_loss(logits, batch.y_lab)
-    _update(opt_d, loss_lab, D)
+    _update(opt_d, loss_lab, D, penalty)
     return {"loss_lab": loss_lab.detach(), "train_acc": (logits.argmax(1) == batch.y_lab).float().mean()}
 
 
-STEPS = {  # mode -> (d_step, g_step or None)
-    "ssl": (ssl_d_step, ssl_g_step),
-    "supervised": (supervised_d_step, None),
-}
+D_STEPS = {"ssl": ssl_d_step, "gan": gan_d_step, "supervised": supervised_d_step}
+G_STEPS = {"feature_matching": feature_matching_g_step, "nonsaturating": nonsaturating_g_step}
+DEFAULT_G_LOSS = {"ssl": "feature_matching", "gan": "nonsaturating", "supervised": None}
+
+
+def steps_for(cfg):
+    """(d_step, g_step or None) for a TrainConfig; `g_loss: auto` is the mode's usual generator loss."""
+    g_loss = DEFAULT_G_LOSS[cfg.mode] if cfg.g_loss == "auto" or cfg.mode == "supervised" else cfg.g_loss
+    return D_STEPS[cfg.mode], G_STEPS.get(g_loss)

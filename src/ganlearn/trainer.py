@@ -1,17 +1,15 @@
 """The training loop shared by every mode: seed, build, loop, evaluate, log, checkpoint, resume.
 
-An epoch is `iters_per_epoch` iterations (default: one pass over the unlabelled data); each
-iteration is one D step and, in GAN modes, one G step. The labelled split is tiled to the epoch's
-length. Batch orders come from a generator seeded by (seed, epoch), and the global RNG state is
-checkpointed, so a run resumed mid-epoch continues exactly where it stopped.
+An epoch is `iters_per_epoch` iterations (default: one pass over the unlabelled data; see
+iteration.py for one iteration). The global RNG state is checkpointed with the weights, so a run
+resumed mid-epoch continues exactly where it stopped.
 """
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +19,23 @@ from tqdm import tqdm
 from .checkpoint import check_same_config, load_checkpoint, save_checkpoint
 from .config import Config
 from .data import Dataset, Split, labelled_split, load_dataset
-from .errors import ConfigError, TrainingError
-from .hardware import autocast, keep_freed_memory, resolve_device, resolve_precision
+from .iteration import epoch_orders, train_iteration
+from .domain import available as domain_classifiers
+from .domain import load_domain_classifier
+from .errors import ConfigError
+from .hardware import keep_freed_memory, resolve_device, resolve_precision
 from .metrics import accuracy
 from .nets import build_models, data_dependent_init
 from .runlog import RunLog, new_run_dir
-from .steps import STEPS, Batch
+from .scores import generate, reference_stats, score_images
+from .steps import steps_for
+from .techniques import HistoricalAverage
 
 N_SAMPLES = 100  # images in each sample grid
+
+
+def _no_indices() -> torch.Tensor:
+    return torch.empty(0, dtype=torch.long)
 
 
 @dataclass
@@ -47,6 +54,10 @@ class Training:
     y_train: torch.Tensor  # (N,)
     unlabelled: torch.Tensor  # indices of the unlabelled stream: every training image outside validation
     compute_dtype: torch.dtype = torch.float32  # autocast dtype of the training steps
+    history: torch.nn.ModuleDict | None = None  # historical averages of G and D, when that penalty is on
+    scorer: tuple | None = None  # (domain classifier, test-set feature stats), loaded at the first evaluation
+    pseudo_idx: torch.Tensor = field(default_factory=_no_indices)  # self-training: pseudo-labelled training images
+    pseudo_y: torch.Tensor = field(default_factory=_no_indices)  # ... and their pseudo-labels
     epoch: int = 0  # completed epochs
     iteration: int = 0  # iterations done in the current epoch
     step: int = 0  # iterations done in all
@@ -62,6 +73,8 @@ class Training:
                 "image_shape": list(self.data.image_shape), "epoch": self.epoch,
                 "iteration": self.iteration, "step": self.step, "elapsed": self.elapsed,
                 "G": self.G.state_dict(), "D": self.D.state_dict(), "D_ema": self.D_ema.state_dict(),
+                "history": self.history.state_dict() if self.history is not None else {},
+                "pseudo_idx": self.pseudo_idx, "pseudo_y": self.pseudo_y,
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                 "rng_cpu": torch.get_rng_state(),
                 "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []}
@@ -69,11 +82,19 @@ class Training:
     def load_state(self, state: dict) -> None:
         for name in ("G", "D", "D_ema", "opt_g", "opt_d"):
             getattr(self, name).load_state_dict(state[name])
+        if self.history is not None:
+            self.history.load_state_dict(state["history"])
         self.epoch, self.iteration, self.step = state["epoch"], state["iteration"], state["step"]
+        self.pseudo_idx, self.pseudo_y = state["pseudo_idx"].to(self.device), state["pseudo_y"].to(self.device)
         self.elapsed = state["elapsed"]
         torch.set_rng_state(state["rng_cpu"])
         if self.device.type == "cuda" and state["rng_cuda"]:
             torch.cuda.set_rng_state_all(state["rng_cuda"])
+
+
+def d_outputs(mode: str, n_classes: int) -> int:
+    """Logits of D: K class logits (the fake logit is implicit), or one real/fake logit in gan mode."""
+    return 1 if mode == "gan" else n_classes
 
 
 def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
@@ -87,42 +108,21 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
         raise ConfigError(f"train.batch_size {t.batch_size} exceeds the {len(unlabelled)} training images")
     device = resolve_device(t.device)
     keep_freed_memory()
-    G, D = (net.to(device) for net in build_models(cfg.model, data.image_shape, data.n_classes))
+    G, D = (net.to(device) for net in build_models(cfg.model, data.image_shape, d_outputs(t.mode, data.n_classes)))
     x_train = torch.from_numpy(data.x_train).to(device)
     init_idx = unlabelled[torch.randperm(len(unlabelled))[: t.init_examples]]
     data_dependent_init(D, x_train[init_idx])  # on unlabelled images only: no label is used
     D_ema = copy.deepcopy(D).eval().requires_grad_(False)
-    # eps 1e-4 approximates the reference Adam's sqrt(v + 1e-8): it keeps tiny gradients (a saturated
-    # generator) from being blown up to full-size steps
-    # fused: one kernel for all parameters instead of ~6 passes over each (12% of a step on CPU)
-    adam = dict(lr=t.lr, betas=(t.beta1, 0.999), eps=1e-4, fused=True)
+    # adam_eps 1e-4 approximates the reference Adam's sqrt(v + 1e-8): it keeps tiny gradients (a
+    # saturated generator) from being blown up to full-size steps. fused: one kernel for all
+    # parameters instead of ~6 passes over each (12% of a step on CPU)
+    adam = dict(lr=t.lr, betas=(t.beta1, 0.999), eps=t.adam_eps, fused=True)
     return Training(cfg, data, split, device, G, D, D_ema,
                     torch.optim.Adam(G.parameters(), **adam), torch.optim.Adam(D.parameters(), **adam),
                     x_train, torch.from_numpy(data.y_train).to(device), unlabelled,
-                    resolve_precision(t.precision, device))
-
-
-def _tiled_permutation(n: int, length: int, gen: torch.Generator) -> torch.Tensor:
-    """Concatenated random permutations of range(n), cut to `length`."""
-    return torch.cat([torch.randperm(n, generator=gen) for _ in range(math.ceil(length / n))])[:length]
-
-
-def epoch_orders(t: Training, epoch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Training-set indices of the epoch's batches: labelled, unlabelled (D), unlabelled (G); each (iters, B)."""
-    gen = torch.Generator().manual_seed(t.cfg.train.seed * 1_000_003 + epoch)
-    n, shape = t.iters_per_epoch * t.cfg.train.batch_size, (t.iters_per_epoch, t.cfg.train.batch_size)
-    labelled = torch.from_numpy(t.split.labelled)
-    lab = labelled[_tiled_permutation(len(labelled), n, gen)].view(shape)
-    unl = t.unlabelled[_tiled_permutation(len(t.unlabelled), n, gen)].view(shape)
-    unl2 = t.unlabelled[_tiled_permutation(len(t.unlabelled), n, gen)].view(shape)
-    return lab, unl, unl2
-
-
-@torch.no_grad()
-def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
-    torch._foreach_lerp_(list(ema.parameters()), list(net.parameters()), 1 - decay)
-    for b_ema, b in zip(ema.buffers(), net.buffers()):
-        b_ema.copy_(b)
+                    resolve_precision(t.precision, device),
+                    torch.nn.ModuleDict({"G": HistoricalAverage(G), "D": HistoricalAverage(D)})
+                    if t.historical_averaging else None)
 
 
 @torch.no_grad()
@@ -149,47 +149,27 @@ def fixed_samples(t: Training) -> np.ndarray:
     return samples
 
 
-def learning_rate(cfg, step: int, total_steps: int) -> float:
-    """Constant, then linear decay to 0 over the last (1 - lr_decay_start) of training."""
-    start = cfg.lr_decay_start * total_steps
-    if step < start:
-        return cfg.lr
-    return cfg.lr * max(0.0, (total_steps - step) / max(total_steps - start, 1.0))
-
-
-def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
-    """Batch `i` of `orders` (from `epoch_orders`): one D step, an EMA update and, in GAN modes, one G step."""
-    d_step, g_step = STEPS[t.cfg.train.mode]
-    lr = learning_rate(t.cfg.train, t.step, t.cfg.train.epochs * t.iters_per_epoch)
-    for group in t.opt_d.param_groups + t.opt_g.param_groups:
-        group["lr"] = lr
-    lab, unl, unl2 = (o[i] for o in orders)
-    x = t.x_train
-    batch = Batch(x[lab], t.y_train[lab], x[unl], x[unl2])
-    t.G.train()
-    t.D.train()
-    with autocast(t.device, t.compute_dtype):
-        stats = d_step(t.G, t.D, t.opt_d, batch, t.cfg.train)
-    ema_update(t.D_ema, t.D, min(t.cfg.train.ema_decay, (1 + t.step) / (10 + t.step)))
-    if g_step is not None:
-        with autocast(t.device, t.compute_dtype):
-            stats |= g_step(t.G, t.D, t.opt_g, batch, t.cfg.train)
-    values = {k: float(v) for k, v in stats.items()} | {"lr": lr}
-    bad = [k for k, v in values.items() if not math.isfinite(v)]
-    if bad:
-        raise TrainingError(f"non-finite {', '.join(bad)} at step {t.step + 1}; stopping (the last checkpoint "
-                            f"is kept; try a lower train.lr)")
-    return values
-
-
 def _save(t: Training, log: RunLog) -> None:
     if log.checkpoint_path is not None:
         save_checkpoint(log.checkpoint_path, t.state())
 
 
+def select_pseudo_labels(t: Training) -> None:
+    """Self-training: the unlabelled images that the EMA discriminator assigns to one class with
+    probability >= train.pseudo_label_threshold become labelled examples (with that class) for the epoch."""
+    idx = torch.from_numpy(t.split.unlabelled).to(t.device)
+    probs = predict_logits(t.D_ema, t.x_train[idx], t.cfg.train.eval_batch_size).softmax(1)  # (N_unl, K)
+    confidence, classes = probs.max(1)
+    keep = confidence >= t.cfg.train.pseudo_label_threshold
+    t.pseudo_idx, t.pseudo_y = idx[keep], classes[keep]
+
+
 def _run_epoch(t: Training, log: RunLog) -> dict:
+    cfg = t.cfg.train
+    if cfg.pseudo_label_threshold is not None and t.epoch >= cfg.pseudo_label_start and t.iteration == 0:
+        select_pseudo_labels(t)
     orders = epoch_orders(t, t.epoch)
-    sums, count, cfg = defaultdict(float), 0, t.cfg.train
+    sums, count = defaultdict(float), 0
     epoch_start = last = time.perf_counter()
 
     def save():  # account the time trained so far before checkpointing it
@@ -218,13 +198,29 @@ def _run_epoch(t: Training, log: RunLog) -> dict:
     return {k: v / max(count, 1) for k, v in sums.items()} | {"epoch_seconds": time.perf_counter() - epoch_start}
 
 
+def _sample_fid(t: Training) -> float:
+    """FID-style score of `train.score_samples` generated images against the test set (scores.py)."""
+    if t.scorer is None:
+        net, _ = load_domain_classifier(t.data.name)
+        t.scorer = net, reference_stats(net, t.data.x_test)
+    net, reference = t.scorer
+    images = generate(t.G, t.cfg.train.score_samples, seed=t.cfg.train.seed)
+    t.G.train()
+    return score_images(net, images, reference)["fid"]
+
+
 def _evaluate_epoch(t: Training) -> dict:
-    record = {}
-    if len(t.data.x_test):
+    record, mode = {}, t.cfg.train.mode
+    if mode != "gan" and len(t.data.x_test):  # an unconditional D classifies nothing
         record["test_acc"] = accuracy_of(t, t.data.x_test, t.data.y_test)
-    if len(t.split.val):
+    if mode != "gan" and len(t.split.val):
         val = torch.from_numpy(t.split.val).to(t.device)
         record["val_acc"] = accuracy_of(t, t.x_train[val], t.y_train[val])
+    if len(t.pseudo_idx):  # how many pseudo-labels, and how many right (a diagnostic: never used to train)
+        record["pseudo_labels"] = len(t.pseudo_idx)
+        record["pseudo_label_acc"] = (t.pseudo_y == t.y_train[t.pseudo_idx]).float().mean().item()
+    if mode != "supervised" and t.cfg.train.score_samples and t.data.name in domain_classifiers():
+        record["fid"] = _sample_fid(t)
     return record
 
 
@@ -233,7 +229,7 @@ def _describe(record: dict, epochs: int) -> str:
     for k, v in record.items():
         if k.endswith("_acc"):
             parts.append(f"{k} {100 * v:.2f}%")
-        elif k.startswith("loss"):
+        elif k.startswith(("loss", "d_")) or k == "fid":
             parts.append(f"{k} {v:.4f}")
     return "  ".join(parts + [f"{record['epoch_seconds']:.1f}s"])
 
@@ -242,7 +238,7 @@ def fit(t: Training, log: RunLog, verbose: bool = True) -> list[dict]:
     """Train until `train.epochs`; after each epoch evaluate, log, then checkpoint (in that order, so a
     resumed run drops metrics newer than its checkpoint)."""
     log.start(t.cfg, t.epoch)
-    has_generator = STEPS[t.cfg.train.mode][1] is not None
+    has_generator = steps_for(t.cfg.train)[1] is not None
     records = []
     try:
         while t.epoch < t.cfg.train.epochs:

@@ -1,0 +1,93 @@
+"""One training iteration: the epoch's batch orders, the learning-rate schedule, the D and G steps,
+the moving average of D and the historical averages.
+
+An epoch is `iters_per_epoch` iterations; each is one D step and, in GAN modes, one G step. The
+labelled split is tiled to the epoch's length. Batch orders come from a generator seeded by
+(seed, epoch), so a run resumed mid-epoch continues exactly where it stopped.
+"""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import torch
+
+from .errors import TrainingError
+from .hardware import autocast
+from .steps import Batch, steps_for
+
+if TYPE_CHECKING:
+    from .trainer import Training
+
+
+def _tiled_permutation(n: int, length: int, gen: torch.Generator) -> torch.Tensor:
+    """Concatenated random permutations of range(n), cut to `length`."""
+    return torch.cat([torch.randperm(n, generator=gen) for _ in range(math.ceil(length / n))])[:length]
+
+
+def epoch_orders(t: Training, epoch: int) -> tuple[torch.Tensor, ...]:
+    """The epoch's batches, each (iters, B): training-set indices of labelled, unlabelled (D step) and
+    unlabelled (G step) images, then positions in the pseudo-labelled set (empty when there is none)."""
+    gen = torch.Generator().manual_seed(t.cfg.train.seed * 1_000_003 + epoch)
+    n, shape = t.iters_per_epoch * t.cfg.train.batch_size, (t.iters_per_epoch, t.cfg.train.batch_size)
+    labelled = torch.from_numpy(t.split.labelled)
+    lab = labelled[_tiled_permutation(len(labelled), n, gen)].view(shape)
+    unl = t.unlabelled[_tiled_permutation(len(t.unlabelled), n, gen)].view(shape)
+    unl2 = t.unlabelled[_tiled_permutation(len(t.unlabelled), n, gen)].view(shape)
+    n_pseudo = len(t.pseudo_idx)
+    pseudo = _tiled_permutation(n_pseudo, n, gen).view(shape) if n_pseudo else torch.empty(0, dtype=torch.long)
+    return lab, unl, unl2, pseudo
+
+
+@torch.no_grad()
+def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
+    torch._foreach_lerp_(list(ema.parameters()), list(net.parameters()), 1 - decay)
+    for b_ema, b in zip(ema.buffers(), net.buffers()):
+        b_ema.copy_(b)
+
+
+def learning_rate(cfg, step: int, total_steps: int) -> float:
+    """Constant, then linear decay to 0 over the last (1 - lr_decay_start) of training."""
+    start = cfg.lr_decay_start * total_steps
+    if step < start:
+        return cfg.lr
+    return cfg.lr * max(0.0, (total_steps - step) / max(total_steps - start, 1.0))
+
+
+def _history_penalty(t: Training):
+    """net -> weight * ||theta - running mean||^2 for G or D, or None when historical averaging is off."""
+    if t.history is None:
+        return None
+    weight = t.cfg.train.historical_averaging
+    return lambda net: weight * t.history["D" if net is t.D else "G"].penalty(net)
+
+
+def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
+    """Batch `i` of `orders` (from `epoch_orders`): one D step, an EMA update and, in GAN modes, one G step."""
+    d_step, g_step = steps_for(t.cfg.train)
+    lr = learning_rate(t.cfg.train, t.step, t.cfg.train.epochs * t.iters_per_epoch)
+    for group in t.opt_d.param_groups + t.opt_g.param_groups:
+        group["lr"] = lr
+    lab, unl, unl2, pseudo = orders
+    x = t.x_train
+    batch = Batch(x[lab[i]], t.y_train[lab[i]], x[unl[i]], x[unl2[i]])
+    if len(pseudo):
+        batch.x_pseudo, batch.y_pseudo = x[t.pseudo_idx[pseudo[i]]], t.pseudo_y[pseudo[i]]
+    t.G.train()
+    t.D.train()
+    penalty = _history_penalty(t)
+    with autocast(t.device, t.compute_dtype):
+        stats = d_step(t.G, t.D, t.opt_d, batch, t.cfg.train, penalty)
+    ema_update(t.D_ema, t.D, min(t.cfg.train.ema_decay, (1 + t.step) / (10 + t.step)))
+    if g_step is not None:
+        with autocast(t.device, t.compute_dtype):
+            stats |= g_step(t.G, t.D, t.opt_g, batch, t.cfg.train, penalty)
+    if t.history is not None:
+        t.history["D"].update(t.D)
+        t.history["G"].update(t.G)
+    values = {k: float(v) for k, v in stats.items()} | {"lr": lr}
+    bad = [k for k, v in values.items() if not math.isfinite(v)]
+    if bad:
+        raise TrainingError(f"non-finite {', '.join(bad)} at step {t.step + 1}; stopping (the last checkpoint "
+                            f"is kept; try a lower train.lr)")
+    return values

@@ -33,9 +33,10 @@ class MinibatchDiscrimination(nn.Module):
 class VirtualBatchNorm(nn.Module):
     """Section 3.5: normalise each example by the statistics of a fixed reference batch plus itself.
 
-    The generator runs the reference batch (first `n_ref` rows of its input) together with the real
-    batch, so the reference statistics follow the current weights, but no example's output depends
-    on the other examples of its batch. Works on (B, C) and (B, C, H, W) inputs.
+    The generator runs the reference batch (the first `n_ref` rows of its input) in front of every
+    batch, so the reference statistics follow the current weights. Reference rows are normalised
+    by the reference statistics alone, every other row by those plus itself, so no example's output
+    depends on the other examples of its batch. Works on (B, C) and (B, C, H, W) inputs.
     """
 
     def __init__(self, n_features: int, n_ref: int, eps: float = 1e-5):
@@ -48,16 +49,18 @@ class VirtualBatchNorm(nn.Module):
         if len(x) <= self.n_ref:
             raise ValueError(f"virtual batch norm needs the {self.n_ref} reference rows first, got {len(x)} rows")
         dims = [0] + list(range(2, x.dim()))  # statistics per channel
-        ref = x[: self.n_ref]
+        ref, new = x[: self.n_ref], x[self.n_ref:]
         ref_mean, ref_sq = ref.mean(dims, keepdim=True), ref.square().mean(dims, keepdim=True)
+        ref_out = (ref - ref_mean) * torch.rsqrt((ref_sq - ref_mean.square()).clamp_min(0) + self.eps)
         own = list(range(2, x.dim()))  # each example's own statistics (itself, for (B, C) inputs)
-        x_mean = x.mean(own, keepdim=True) if own else x
-        x_sq = x.square().mean(own, keepdim=True) if own else x.square()
+        new_mean = new.mean(own, keepdim=True) if own else new
+        new_sq = new.square().mean(own, keepdim=True) if own else new.square()
         w_new = 1 / (self.n_ref + 1)  # the example counts as one more member of the reference batch
-        mean = w_new * x_mean + (1 - w_new) * ref_mean
-        var = (w_new * x_sq + (1 - w_new) * ref_sq - mean.square()).clamp_min(0)
+        mean = w_new * new_mean + (1 - w_new) * ref_mean
+        var = (w_new * new_sq + (1 - w_new) * ref_sq - mean.square()).clamp_min(0)
+        new_out = (new - mean) * torch.rsqrt(var + self.eps)
         shape = [1, -1] + [1] * (x.dim() - 2)
-        return (x - mean) * torch.rsqrt(var + self.eps) * self.weight.view(shape) + self.bias.view(shape)
+        return torch.cat([ref_out, new_out]) * self.weight.view(shape) + self.bias.view(shape)
 
 
 class HistoricalAverage(nn.Module):

@@ -26,10 +26,11 @@ def main() -> None:
     curves = {}
     for path in args.results:
         result = json.loads(Path(path).read_text())
-        epochs = result["config"]["train"]["epochs"]
+        train = result["config"]["train"]
+        extra = ", self-training" if train.get("pseudo_label_threshold") else ""
         for run in result["runs"]:
             if run["mode"] == "ssl":
-                label = f"ganlearn, {epochs} epochs, seed {run['seed']}"
+                label = f"ganlearn, batch {train['batch_size']}, {train['epochs']} epochs{extra}, seed {run['seed']}"
                 curves[label] = [(e["elapsed"] / 60, e["test_acc"]) for e in run["epochs"]]
     curves["reference port (improved-gan, PyTorch)"] = [(e * PORT_SECONDS_PER_EPOCH / 60, a) for e, a in PORT_POINTS]
     print(f"wrote {plot_error_vs_time(curves, args.out)}")

@@ -1,4 +1,4 @@
-"""Command line: `ganlearn train | evaluate | sample | configs`.
+"""Command line: `ganlearn train | evaluate | sample | features | cluster | embed | anomaly | configs`.
 
 User mistakes (bad data, config, run folder) end with one line on stderr and exit status 2.
 """
@@ -51,8 +51,34 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--out", help="PNG path (default: RUN_DIR/sample.png)")
 
+    _add_probe_parsers(sub)
     sub.add_parser("configs", help="list the built-in configs")
     return parser
+
+
+def _add_probe_parsers(sub) -> None:
+    def probe(name, help_text):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("run_dir")
+        _add_data_flags(p)
+        return p
+
+    p = probe("features", "discriminator features of a split, saved as .npz")
+    p.add_argument("--split", default="test", help="train or test (default: test)")
+    p.add_argument("--out", help="the .npz path (default: RUN_DIR/features_SPLIT.npz)")
+    p = probe("cluster", "k-means on discriminator features, pixels and PCA of pixels: NMI, ARI, accuracy")
+    p.add_argument("-k", type=int, default=10, help="number of clusters")
+    p.add_argument("--split", default="test")
+    p.add_argument("-n", type=int, help="cluster a random subset of this many images")
+    p = probe("embed", "a 2-D map of discriminator features, coloured by label (PNG)")
+    p.add_argument("--method", default="pca", help="pca, tsne or umap (umap needs umap-learn)")
+    p.add_argument("--split", default="test")
+    p.add_argument("-n", type=int, default=2000, help="images on the map")
+    p.add_argument("--size", type=int, default=800, help="the PNG's width and height in pixels")
+    p.add_argument("--thumbnails", action="store_true", help="draw some images on the map")
+    p.add_argument("--out", help="PNG path (default: RUN_DIR/embed_METHOD.png)")
+    p = probe("anomaly", "AUROC of anomaly scores for the classes a gan run was trained without")
+    p.add_argument("-k", type=int, default=5, help="neighbours of the k-NN score")
 
 
 def _overrides(args) -> list[str]:
@@ -99,6 +125,37 @@ def cmd_evaluate(args) -> None:
     print(f"report: {report['report_json']}")
 
 
+def cmd_features(args) -> None:
+    from .probes import features_run
+    print(f"features: {features_run(args.run_dir, args.split, args.out, _overrides(args))}")
+
+
+def cmd_cluster(args) -> None:
+    from .probes import cluster_run
+    report = cluster_run(args.run_dir, args.k, args.split, args.n, _overrides(args))
+    print(f"k-means, k={report['k']}, {report['n']} {report['split']} images")
+    print(f"{'representation':<20} {'NMI':>6} {'ARI':>6} {'ACC':>6}")
+    for name, r in report["results"].items():
+        print(f"{name:<20} {r['nmi']:6.3f} {r['ari']:6.3f} {r['acc']:6.3f}")
+    print(f"assignments: {Path(args.run_dir) / 'clusters.npz'}\nreport: {Path(args.run_dir) / 'clusters.json'}")
+
+
+def cmd_embed(args) -> None:
+    from .probes import embed_run
+    path = embed_run(args.run_dir, args.method, args.split, args.n, args.out, args.thumbnails, args.size,
+                     _overrides(args))
+    print(f"map: {path}")
+
+
+def cmd_anomaly(args) -> None:
+    from .probes import anomaly_run
+    report = anomaly_run(args.run_dir, args.k, overrides=_overrides(args))
+    print(f"held-out classes {report['held_out']}: {report['n_anomalies']} of {report['n_test']} test images")
+    for name, value in report["auroc"].items():
+        print(f"  AUROC {value:.3f}  {name}")
+    print(f"histograms: {report['histogram_png']}")
+
+
 def cmd_sample(args) -> None:
     from .evaluate import sample_run
     print(f"samples: {sample_run(args.run_dir, args.n, args.seed, args.out)}")
@@ -110,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "configs":
             print("\n".join(config_mod.builtin_configs()))
         else:
-            {"train": cmd_train, "evaluate": cmd_evaluate, "sample": cmd_sample}[args.command](args)
+            {"train": cmd_train, "evaluate": cmd_evaluate, "sample": cmd_sample, "features": cmd_features,
+             "cluster": cmd_cluster, "embed": cmd_embed, "anomaly": cmd_anomaly}[args.command](args)
     except GanlearnError as e:
         print(f"ganlearn: error: {e}", file=sys.stderr)
         return 2

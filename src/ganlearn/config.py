@@ -26,6 +26,7 @@ class DataConfig:
     labels_per_class: int | None = 10  # size of the labelled split, per class ...
     label_rate: float | None = None  # ... or as a fraction of each class (then labels_per_class must be null)
     val_per_class: int = 0  # labelled validation examples held out of training (for model selection)
+    exclude_classes: list[int] = field(default_factory=list)  # dropped from the training split only ("normal" data for anomaly detection)
 
 
 @dataclass
@@ -164,6 +165,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"data.labels_per_class must be at least 1, got {d.labels_per_class}")
     if d.label_rate is not None and not 0 < d.label_rate <= 1:
         raise ConfigError(f"data.label_rate must be in (0, 1], got {d.label_rate}")
+    if d.exclude_classes and t.mode != "gan":
+        raise ConfigError("data.exclude_classes (training on 'normal' classes only) needs train.mode gan")
     if d.dataset in ("npz", "folder") and not d.path:
         raise ConfigError(f"data.path is required for dataset '{d.dataset}'")
     for key in ("epochs", "batch_size", "eval_batch_size"):

@@ -255,8 +255,7 @@ def load_image_folder(path: str) -> Dataset:
     return make_dataset(root.name, *_reorder(holdout(np.stack(x), np.array(y))), classes=classes)
 
 
-def load_dataset(cfg) -> Dataset:
-    """The data set a DataConfig names."""
+def _read_dataset(cfg) -> Dataset:
     if cfg.dataset in SOURCES:
         return load_mnist(cfg.dataset, cfg.data_dir, cfg.download)
     if cfg.dataset == "digits":
@@ -266,6 +265,18 @@ def load_dataset(cfg) -> Dataset:
     if cfg.dataset == "folder":
         return load_image_folder(cfg.path)
     raise DataError(f"unknown data set '{cfg.dataset}'")
+
+
+def load_dataset(cfg) -> Dataset:
+    """The data set a DataConfig names, without `exclude_classes` in its training split."""
+    data = _read_dataset(cfg)
+    if not cfg.exclude_classes:
+        return data
+    bad = [c for c in cfg.exclude_classes if not 0 <= c < data.n_classes]
+    if bad:
+        raise DataError(f"data.exclude_classes {bad} are not classes of {data.name} (0..{data.n_classes - 1})")
+    keep = ~np.isin(data.y_train, cfg.exclude_classes)
+    return Dataset(data.name, data.x_train[keep], data.y_train[keep], data.x_test, data.y_test, data.classes)
 
 
 @dataclass

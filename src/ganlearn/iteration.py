@@ -31,7 +31,8 @@ def epoch_orders(t: Training, epoch: int) -> tuple[torch.Tensor, ...]:
     gen = torch.Generator().manual_seed(t.cfg.train.seed * 1_000_003 + epoch)
     n, shape = t.iters_per_epoch * t.cfg.train.batch_size, (t.iters_per_epoch, t.cfg.train.batch_size)
     labelled = torch.from_numpy(t.split.labelled)
-    lab = labelled[_tiled_permutation(len(labelled), n, gen)].view(shape)
+    lab = (labelled[_tiled_permutation(len(labelled), n, gen)].view(shape) if len(labelled)
+           else torch.empty((shape[0], 0), dtype=torch.long))  # gan mode: no labelled images
     unl = t.unlabelled[_tiled_permutation(len(t.unlabelled), n, gen)].view(shape)
     unl2 = t.unlabelled[_tiled_permutation(len(t.unlabelled), n, gen)].view(shape)
     n_pseudo = len(t.pseudo_idx)

@@ -102,14 +102,54 @@ def plot_confusion(counts: np.ndarray, classes: list[str], out: str | Path) -> P
 def plot_error_vs_time(curves: dict[str, list[tuple[float, float]]], out: str | Path) -> Path:
     """Test error (%, log scale) against wall-clock minutes; `curves` maps a label to (minutes, accuracy) points."""
     plt = _pyplot()
+    from matplotlib.ticker import FormatStrFormatter
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, points in curves.items():
         minutes, acc = zip(*points)
         ax.plot(minutes, [100 * (1 - a) for a in acc], marker="." if len(points) > 3 else "o", label=label)
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))  # 2, 3, 5 rather than 2x10^0
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax.set(xlabel="training time (minutes)", ylabel="test error (%)", title="test error against wall-clock time")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return Path(out)
+
+
+def plot_embedding(points: np.ndarray, labels: np.ndarray, class_names: list[str], out: str | Path,
+                   images: np.ndarray | None = None, size: int = 800, title: str = "") -> Path:
+    """A 2-D map (size x size pixels) of points coloured by label, with image thumbnails if given."""
+    plt = _pyplot()
+    from matplotlib.offsetbox import AnnotationBbox, OffsetImage
+    fig, ax = plt.subplots(figsize=(size / 100, size / 100), dpi=100)
+    scatter = ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", s=4, alpha=0.7)
+    if images is not None:  # a thumbnail on every 20th point, so the map stays readable
+        for (px, py), img in zip(points[::20], images[::20]):
+            thumb = OffsetImage(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0), zoom=0.6, cmap="gray_r")
+            ax.add_artist(AnnotationBbox(thumb, (px, py), frameon=False))
+    handles = scatter.legend_elements()[0]
+    present = np.unique(labels)
+    ax.legend(handles, [class_names[c] for c in present], fontsize=7, loc="best", markerscale=0.8)
+    ax.set(title=title, xticks=[], yticks=[])
+    fig.subplots_adjust(0.02, 0.02, 0.98, 0.95)  # no tight bbox: the PNG is exactly size x size
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return Path(out)
+
+
+def plot_score_histograms(scores: dict[str, tuple[np.ndarray, np.ndarray]], out: str | Path) -> Path:
+    """One histogram panel per anomaly score: its values on normal and on anomalous test images."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(scores), figsize=(4 * len(scores), 3.2), squeeze=False)
+    for ax, (name, (normal, anomalous)) in zip(axes[0], scores.items()):
+        bins = np.histogram_bin_edges(np.concatenate([normal, anomalous]), bins=50)
+        ax.hist(normal, bins, alpha=0.6, density=True, label="normal")
+        ax.hist(anomalous, bins, alpha=0.6, density=True, label="held-out classes")
+        ax.set(title=name, xlabel="anomaly score")
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)

@@ -101,6 +101,9 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     """Seed, split, build and initialise the models and optimizers for `cfg` on `data`."""
     t = cfg.train
     torch.manual_seed(t.seed)  # every random draw of training comes from torch's generators
+    if split is None and t.mode == "gan":  # no label is used: every training image is unlabelled
+        none = np.arange(0)
+        split = Split(none, np.arange(len(data.y_train)), none)
     split = split or labelled_split(data.y_train, data.n_classes, cfg.data.labels_per_class,
                                     cfg.data.label_rate, cfg.data.val_per_class, seed=t.seed)
     unlabelled = torch.from_numpy(np.sort(np.concatenate([split.labelled, split.unlabelled])))

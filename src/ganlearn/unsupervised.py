@@ -1,0 +1,105 @@
+"""What a GAN learns without labels, put to use: clustering, 2-D maps and anomaly detection.
+
+Every function takes arrays, so it works on discriminator features (`D.features(x)`), raw pixels
+or anything else; `pixel_baselines` gives the two baselines every report carries (pixels, PCA of pixels).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, roc_auc_score
+from sklearn.neighbors import NearestNeighbors
+
+from .errors import ConfigError
+
+EMBED_METHODS = ("pca", "tsne", "umap")
+
+
+@torch.no_grad()
+def d_features(D: torch.nn.Module, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """(N, F) discriminator features of images (N, C, H, W), in evaluation mode."""
+    D.eval()
+    device = next(D.parameters()).device
+    out = [D.features(torch.as_tensor(x[i:i + batch_size]).to(device)).float().cpu() for i in range(0, len(x), batch_size)]
+    return torch.cat(out).numpy()
+
+
+@torch.no_grad()
+def d_anomaly_scores(D: torch.nn.Module, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """-log p(real | x) under D (softplus(-lse(logits))): high for images unlike the training data."""
+    D.eval()
+    device = next(D.parameters()).device
+    logits = [D(torch.as_tensor(x[i:i + batch_size]).to(device)).float().cpu() for i in range(0, len(x), batch_size)]
+    return torch.nn.functional.softplus(-torch.cat(logits).logsumexp(1)).numpy()
+
+
+def pixel_baselines(fit_pixels: np.ndarray, n_components: int = 50, seed: int = 0):
+    """A function images -> {"pixels": flattened, "pcaN of pixels": projected}, with the PCA fitted
+    once on `fit_pixels`: the baselines every report shows beside D features."""
+    fit = fit_pixels.reshape(len(fit_pixels), -1)
+    pca = PCA(min(n_components, *fit.shape), random_state=seed).fit(fit)
+
+    def baselines(images: np.ndarray) -> dict[str, np.ndarray]:
+        flat = images.reshape(len(images), -1)
+        return {"pixels": flat, f"pca{pca.n_components_} of pixels": pca.transform(flat)}
+    return baselines
+
+
+def cluster_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Accuracy of cluster ids after the best one-to-one matching to labels (Hungarian algorithm)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    classes, clusters = np.unique(y_true), np.unique(y_pred)
+    counts = np.array([[np.sum((y_pred == c) & (y_true == t)) for t in classes] for c in clusters])
+    rows, cols = linear_sum_assignment(-counts)
+    return float(counts[rows, cols].sum() / len(y_true))
+
+
+def kmeans(x: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """Cluster ids (N,) from k-means with 10 restarts, on standardised features."""
+    if not 2 <= k <= len(x):
+        raise ConfigError(f"k must be between 2 and the number of points ({len(x)}), got {k}")
+    x = (x - x.mean(0)) / (x.std(0) + 1e-8)
+    return KMeans(k, n_init=10, random_state=seed).fit_predict(x)
+
+
+def cluster_report(y_true: np.ndarray | None, y_pred: np.ndarray) -> dict:
+    """NMI, ARI and Hungarian cluster accuracy when labels exist; the cluster sizes always."""
+    report = {"cluster_sizes": np.bincount(y_pred).tolist()}
+    if y_true is not None:
+        report |= {"nmi": float(normalized_mutual_info_score(y_true, y_pred)),
+                   "ari": float(adjusted_rand_score(y_true, y_pred)), "acc": cluster_accuracy(y_true, y_pred)}
+    return report
+
+
+def embed_2d(x: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
+    """(N, 2) map of (N, F) features by PCA, t-SNE or UMAP (UMAP needs the umap-learn package)."""
+    if method == "pca":
+        return PCA(2, random_state=seed).fit_transform(x)
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+        return TSNE(2, init="pca", random_state=seed).fit_transform(PCA(min(50, *x.shape), random_state=seed).fit_transform(x))
+    if method == "umap":
+        try:
+            import umap
+        except ImportError:
+            raise ConfigError("--method umap needs the umap-learn package (pip install umap-learn)") from None
+        return umap.UMAP(random_state=seed).fit_transform(x)
+    raise ConfigError(f"unknown embedding method '{method}'; choose one of {', '.join(EMBED_METHODS)}")
+
+
+def knn_anomaly_scores(normal: np.ndarray, x: np.ndarray, k: int = 5) -> np.ndarray:
+    """Mean Euclidean distance from each row of x to its k nearest rows of `normal` (standardised by `normal`)."""
+    mean, std = normal.mean(0), normal.std(0) + 1e-8
+    nn = NearestNeighbors(n_neighbors=k).fit((normal - mean) / std)
+    return nn.kneighbors((x - mean) / std)[0].mean(1)
+
+
+def auroc(is_anomaly: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve of `scores` for telling anomalies (True) from normal examples."""
+    is_anomaly = np.asarray(is_anomaly, dtype=bool)
+    if is_anomaly.all() or not is_anomaly.any():
+        raise ConfigError("AUROC needs both normal and anomalous examples")
+    return float(roc_auc_score(is_anomaly, scores))

@@ -1,0 +1,84 @@
+"""Clustering, 2-D maps and anomaly detection on GAN features: the metrics on hand-made cases, and
+every command end to end on small runs."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from ganlearn import config
+from ganlearn.cli import main
+from ganlearn.trainer import run
+from ganlearn.unsupervised import auroc, cluster_accuracy, kmeans, knn_anomaly_scores, pixel_baselines
+
+QUICK = ["train.progress=false", "train.epochs=2", "train.iters_per_epoch=10"]
+
+
+def test_cluster_accuracy_uses_the_best_matching():
+    y_true = np.array([0, 0, 1, 1, 2, 2])
+    y_pred = np.array([1, 1, 0, 0, 0, 2])  # cluster 1 -> class 0, 0 -> 1, 2 -> 2: five of six right
+    assert cluster_accuracy(y_true, y_pred) == pytest.approx(5 / 6)
+    assert cluster_accuracy(y_true, (y_true + 1) % 3) == 1.0  # renamed clusters are still perfect
+
+
+def test_auroc_against_a_hand_computed_case():
+    # anomalies 0.35 and 0.8 against normals 0.1 and 0.4: 3 of the 4 pairs are ordered right
+    assert auroc([False, False, True, True], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.75)
+    with pytest.raises(Exception, match="both normal and anomalous"):
+        auroc([True, True], [0.1, 0.2])
+
+
+def test_kmeans_and_knn_on_separated_blobs():
+    rng = np.random.default_rng(0)
+    centres = np.array([[0, 0], [10, 0], [0, 10]])
+    y = np.repeat(np.arange(3), 50)
+    x = centres[y] + rng.normal(size=(150, 2))
+    assert cluster_accuracy(y, kmeans(x, 3)) == 1.0
+    scores = knn_anomaly_scores(x, np.array([[0.0, 0.0], [30.0, 30.0]]))
+    assert scores[1] > 5 * scores[0]
+
+
+def test_pixel_baselines_fit_pca_once():
+    x = np.random.default_rng(0).random((40, 1, 4, 4))
+    reps = pixel_baselines(x, n_components=5)(x[:3])
+    assert reps["pixels"].shape == (3, 16) and reps["pca5 of pixels"].shape == (3, 5)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    made = {}
+    for name, extra in {"gan": ["train.mode=gan"], "normal": ["train.mode=gan", "data.exclude_classes=[3]"],
+                        "supervised": ["train.mode=supervised"]}.items():
+        cfg, _ = config.load("digits_ssl", QUICK + [f"train.out_dir={out}", *extra])
+        made[name] = run(cfg, name)
+    return made
+
+
+def test_cluster_embed_and_features_commands(runs, capsys, tmp_path):
+    assert main(["cluster", str(runs["gan"]), "-k", "10"]) == 0
+    printed = capsys.readouterr().out
+    assert "D features" in printed and "pixels" in printed and "pca" in printed
+    assert (runs["gan"] / "clusters.npz").is_file() and (runs["gan"] / "clusters.json").is_file()
+    out = tmp_path / "map.png"
+    assert main(["embed", str(runs["gan"]), "--size", "400", "--thumbnails", "--out", str(out)]) == 0
+    assert Image.open(out).size == (400, 400)
+    assert main(["features", str(runs["gan"]), "--out", str(tmp_path / "f.npz")]) == 0
+    saved = np.load(tmp_path / "f.npz")
+    assert saved["features"].shape[0] == saved["labels"].shape[0] == 360  # the digits test split
+
+
+def test_anomaly_command_scores_the_held_out_class(runs, capsys):
+    assert main(["anomaly", str(runs["normal"])]) == 0
+    printed = capsys.readouterr().out
+    assert "held-out classes [3]" in printed and printed.count("AUROC") == 4
+    assert (runs["normal"] / "anomaly_scores.png").is_file()
+
+
+@pytest.mark.parametrize("command", ["features", "cluster", "embed", "anomaly"])
+def test_commands_reject_missing_or_wrong_runs(runs, capsys, tmp_path, command):
+    assert main([command, str(tmp_path / "nope")]) == 2
+    assert "run folder does not exist" in capsys.readouterr().err
+    assert main([command, str(runs["supervised"])]) == 2
+    assert "mode 'supervised'" in capsys.readouterr().err
+    if command == "anomaly":
+        assert main([command, str(runs["gan"])]) == 2
+        assert "trained on every class" in capsys.readouterr().err

@@ -58,10 +58,10 @@ def cluster_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 
 def kmeans(x: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
-    """Cluster ids (N,) from k-means with 10 restarts, on standardised features."""
+    """Cluster ids (N,) from k-means with 10 restarts (Euclidean, on the features as they are:
+    standardising each dimension would blow up near-constant ones, such as border pixels)."""
     if not 2 <= k <= len(x):
         raise ConfigError(f"k must be between 2 and the number of points ({len(x)}), got {k}")
-    x = (x - x.mean(0)) / (x.std(0) + 1e-8)
     return KMeans(k, n_init=10, random_state=seed).fit_predict(x)
 
 
@@ -91,10 +91,8 @@ def embed_2d(x: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
 
 
 def knn_anomaly_scores(normal: np.ndarray, x: np.ndarray, k: int = 5) -> np.ndarray:
-    """Mean Euclidean distance from each row of x to its k nearest rows of `normal` (standardised by `normal`)."""
-    mean, std = normal.mean(0), normal.std(0) + 1e-8
-    nn = NearestNeighbors(n_neighbors=k).fit((normal - mean) / std)
-    return nn.kneighbors((x - mean) / std)[0].mean(1)
+    """Mean Euclidean distance from each row of x to its k nearest rows of `normal`."""
+    return NearestNeighbors(n_neighbors=k).fit(normal).kneighbors(x)[0].mean(1)
 
 
 def auroc(is_anomaly: np.ndarray, scores: np.ndarray) -> float:

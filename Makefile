@@ -10,7 +10,7 @@ DEMO_EPOCHS ?= 3
 BENCH_EPOCHS ?= 10
 BENCH_SEEDS ?= 1
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-throughput clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ssl_mnist.py --data-dir "$(DATA)" --epochs $(BENCH_EPOCHS) --seeds $(BENCH_SEEDS)
+
+bench-throughput: $(STAMP)
+	$(BIN)/python bench/throughput.py --data-dir "$(DATA)"
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

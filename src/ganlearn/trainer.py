@@ -102,10 +102,10 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     t = cfg.train
     torch.manual_seed(t.seed)  # every random draw of training comes from torch's generators
     if split is None and t.mode == "gan":  # no label is used: every training image is unlabelled
-        none = np.arange(0)
-        split = Split(none, np.arange(len(data.y_train)), none)
-    split = split or labelled_split(data.y_train, data.n_classes, cfg.data.labels_per_class,
-                                    cfg.data.label_rate, cfg.data.val_per_class, seed=t.seed)
+        split = Split(np.arange(0), np.arange(len(data.y_train)), np.arange(0))
+    elif split is None:
+        split = labelled_split(data.y_train, data.n_classes, cfg.data.labels_per_class,
+                               cfg.data.label_rate, cfg.data.val_per_class, seed=t.seed)
     unlabelled = torch.from_numpy(np.sort(np.concatenate([split.labelled, split.unlabelled])))
     if len(unlabelled) < t.batch_size:
         raise ConfigError(f"train.batch_size {t.batch_size} exceeds the {len(unlabelled)} training images")
@@ -118,7 +118,7 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     D_ema = copy.deepcopy(D).eval().requires_grad_(False)
     # adam_eps 1e-4 approximates the reference Adam's sqrt(v + 1e-8): it keeps tiny gradients (a
     # saturated generator) from being blown up to full-size steps. fused: one kernel for all
-    # parameters instead of ~6 passes over each (12% of a step on CPU)
+    # parameters instead of ~6 passes over each (12% of a step on CPU; needs torch >= 2.4 there)
     adam = dict(lr=t.lr, betas=(t.beta1, 0.999), eps=t.adam_eps, fused=True)
     return Training(cfg, data, split, device, G, D, D_ema,
                     torch.optim.Adam(G.parameters(), **adam), torch.optim.Adam(D.parameters(), **adam),

@@ -85,7 +85,8 @@ class Training:
         if self.history is not None:
             self.history.load_state_dict(state["history"])
         self.epoch, self.iteration, self.step = state["epoch"], state["iteration"], state["step"]
-        self.pseudo_idx, self.pseudo_y = state["pseudo_idx"].to(self.device), state["pseudo_y"].to(self.device)
+        if "pseudo_idx" in state:  # checkpoints from before self-training existed have none
+            self.pseudo_idx, self.pseudo_y = state["pseudo_idx"].to(self.device), state["pseudo_y"].to(self.device)
         self.elapsed = state["elapsed"]
         torch.set_rng_state(state["rng_cpu"])
         if self.device.type == "cuda" and state["rng_cuda"]:

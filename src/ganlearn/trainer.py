@@ -143,13 +143,10 @@ def accuracy_of(t: Training, x: np.ndarray | torch.Tensor, y: np.ndarray | torch
     return accuracy(torch.as_tensor(y).cpu().numpy(), pred)
 
 
-@torch.no_grad()
 def fixed_samples(t: Training) -> np.ndarray:
     """Generator output for the run's fixed noise: (N_SAMPLES, C, H, W)."""
-    z = t.G.sample_z(N_SAMPLES, generator=torch.Generator(t.device).manual_seed(t.cfg.train.seed))
-    t.G.eval()
-    samples = t.G(z).float().cpu().numpy()
-    t.G.train()
+    samples = generate(t.G, N_SAMPLES, seed=t.cfg.train.seed)
+    t.G.train()  # generate() leaves G in evaluation mode
     return samples
 
 

@@ -14,6 +14,8 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, r
 from sklearn.neighbors import NearestNeighbors
 
 from .errors import ConfigError
+from .losses import real_logit
+from .trainer import predict_logits
 
 EMBED_METHODS = ("pca", "tsne", "umap")
 
@@ -30,10 +32,8 @@ def d_features(D: torch.nn.Module, x: np.ndarray, batch_size: int = 1000) -> np.
 @torch.no_grad()
 def d_anomaly_scores(D: torch.nn.Module, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """-log p(real | x) under D (softplus(-lse(logits))): high for images unlike the training data."""
-    D.eval()
-    device = next(D.parameters()).device
-    logits = [D(torch.as_tensor(x[i:i + batch_size]).to(device)).float().cpu() for i in range(0, len(x), batch_size)]
-    return torch.nn.functional.softplus(-torch.cat(logits).logsumexp(1)).numpy()
+    logits = predict_logits(D, torch.as_tensor(x).to(next(D.parameters()).device), batch_size).float().cpu()
+    return torch.nn.functional.softplus(-real_logit(logits)).numpy()
 
 
 def pixel_baselines(fit_pixels: np.ndarray, n_components: int = 50, seed: int = 0):

@@ -21,7 +21,7 @@ import numpy as np
 from ganlearn import config
 from ganlearn.data import load_dataset
 from ganlearn.domain import load_domain_classifier
-from ganlearn.plots import save_grid
+from ganlearn.plots import plot_lines, save_grid
 from ganlearn.runlog import RunLog
 from ganlearn.scores import generate, reference_stats, score_images
 from ganlearn.trainer import build, fit
@@ -53,7 +53,7 @@ def gan_run(name: str, overrides: list[str], data, scorer, grid_dir: Path) -> di
     scores = score_images(net, generate(t.G, 5000, seed=0), reference)
     grid = save_grid(generate(t.G, 100, seed=1), grid_dir / f"{data.name}_{name.split(' ')[0]}.png")
     return {"variant": name, "overrides": overrides, "seconds": time.perf_counter() - start, **scores,
-            "fid_per_epoch": [r.get("fid") for r in records], "grid": str(grid)}
+            "fid_curve": [(r["step"], r["fid"]) for r in records], "grid": str(grid)}
 
 
 def ssl_run(name: str, overrides: list[str], data) -> dict:
@@ -68,7 +68,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default="../shared/data")
     p.add_argument("--datasets", nargs="+", default=["mnist", "fashion"], choices=["mnist", "fashion"])
-    p.add_argument("--gan-iters", type=int, default=1500, help="iterations per GAN variant (3 epochs of 500)")
+    p.add_argument("--gan-iters", type=int, default=1500, help="iterations per GAN variant (6 epochs of 250)")
     p.add_argument("--ssl-epochs", type=int, default=5)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--grids", default="docs/gan_samples", help="folder for the sample grids")
@@ -76,9 +76,11 @@ def main() -> None:
     args = p.parse_args()
     grid_dir = Path(args.grids)
     grid_dir.mkdir(parents=True, exist_ok=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     common = [f"data.data_dir={args.data_dir}", "data.download=false", "train.progress=false",
               f"train.seed={args.seed}"]
-    gan_common = common + ["train.epochs=3", f"train.iters_per_epoch={args.gan_iters // 3}", "train.lr=0.0005"]
+    # six evaluation points (an FID-style score after each "epoch" of gan_iters / 6 iterations)
+    gan_common = common + ["train.epochs=6", f"train.iters_per_epoch={args.gan_iters // 6}", "train.lr=0.0005"]
     result = {"command": " ".join(["python"] + sys.argv), "gan": [], "ssl": [], "floor": {}}
     for name in args.datasets:
         cfg, _ = config.load(f"{name}_dcgan", gan_common)
@@ -90,10 +92,12 @@ def main() -> None:
         for variant, overrides in GAN_VARIANTS.items():
             print(f"--- gan {name}: {variant}", flush=True)
             result["gan"].append({"dataset": name, **gan_run(variant, gan_common + overrides, data, scorer, grid_dir)})
+            Path(args.out).write_text(json.dumps(result, indent=1))  # keep what is done if stopped
         for variant, overrides in SSL_VARIANTS.items():
             print(f"--- ssl {name}: {variant}", flush=True)
             ssl_overrides = common + [f"train.epochs={args.ssl_epochs}"] + overrides
             result["ssl"].append({"dataset": name, **ssl_run(variant, ssl_overrides, data)})
+            Path(args.out).write_text(json.dumps(result, indent=1))
 
     print(f"\nGAN mode, DCGAN, {args.gan_iters} iterations, 5000 samples (floor: 5000 real training images)")
     print(f"{'data':<8} {'variant':<34} {'FID-style':>9} {'IS-style':>8} {'coverage KL':>11} {'s':>6}")
@@ -106,6 +110,10 @@ def main() -> None:
     print(f"\nsemi-supervised, 100 labels, {args.ssl_epochs} epochs: test accuracy of the EMA discriminator")
     for r in result["ssl"]:
         print(f"{r['dataset']:<8} {r['variant']:<42} {100 * r['test_acc']:6.2f}% {r['seconds']:6.0f}s")
+    for name in args.datasets:
+        curves = {r["variant"]: r["fid_curve"] for r in result["gan"] if r["dataset"] == name}
+        plot_lines(curves, grid_dir / f"{name}_fid.png", "iteration", "FID-style score (2000 samples)",
+                   f"DCGAN on {name}: FID-style score over training")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
     print(f"wrote {args.out}")

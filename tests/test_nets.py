@@ -6,7 +6,7 @@ from ganlearn.errors import ConfigError
 from ganlearn.nets import MODELS, WNLinear, _RowScale, build_models, data_dependent_init
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", [name for name in MODELS if name != "unet"])  # unet: test_segmentation.py
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (1, 64, 64), (1, 8, 8)])
 def test_shapes_and_feature_head_split(name, shape):
     cfg = ModelConfig(name=name, width=8, d_hidden=[32, 16], g_hidden=[32])

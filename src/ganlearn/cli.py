@@ -34,13 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--labels-per-class", type=int)
-    p.add_argument("--mode", choices=["ssl", "gan", "supervised"], help="what to train (default: the config's)")
+    p.add_argument("--mode", choices=["ssl", "gan", "supervised", "seg"], help="what to train (default: the config's)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument("--out-dir", help="where numbered run folders go (default: runs)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_data_flags(p)
 
-    p = sub.add_parser("evaluate", help="test accuracy, confusion matrix and sample scores of a run")
+    p = sub.add_parser("evaluate", help="test accuracy, confusion matrix and sample scores of a run (mIoU in mode seg)")
     p.add_argument("run_dir")
     p.add_argument("-n", "--samples", type=int, default=10_000, help="generated images to score")
     _add_data_flags(p)
@@ -113,6 +113,11 @@ def cmd_train(args) -> None:
 def cmd_evaluate(args) -> None:
     from .evaluate import evaluate_run
     report = evaluate_run(args.run_dir, _overrides(args), args.samples)
+    if "miou" in report:
+        print(f"segmentation of {report['n_test']} test images: pixel accuracy {100 * report['pixel_acc']:.2f}%, "
+              f"mean IoU {report['miou']:.4f}\nper-class IoU: "
+              + ", ".join(f"{c} {v:.3f}" for c, v in report["iou"].items() if v is not None)
+              + f"\noverlays (image | truth | prediction): {report['overlays_png']}")
     if "test_acc" in report:
         print(f"test accuracy: {100 * report['test_acc']:.2f}%  (test error {100 * (1 - report['test_acc']):.2f}%, "
               f"{report['n_test']} images)\nconfusion matrix: {report['confusion_png']}")

@@ -19,14 +19,19 @@ from .errors import ConfigError
 
 @dataclass
 class DataConfig:
-    dataset: str = "mnist"  # mnist | fashion | digits | npz | folder
-    path: str | None = None  # the .npz file or image folder for dataset npz / folder
+    dataset: str = "mnist"  # mnist | fashion | digits | npz | folder; mode seg: mnist-seg | fashion-seg | seg-folder
+    path: str | None = None  # the .npz file or image folder for dataset npz / folder / seg-folder
     data_dir: str | None = None  # where mnist / fashion live; else $GANLEARN_DATA, then the user cache
     download: bool = True  # download mnist / fashion (checksum-verified) when not found locally
     labels_per_class: int | None = 10  # size of the labelled split, per class ...
     label_rate: float | None = None  # ... or as a fraction of each class (then labels_per_class must be null)
     val_per_class: int = 0  # labelled validation examples held out of training (for model selection)
     exclude_classes: list[int] = field(default_factory=list)  # dropped from the training split only ("normal" data for anomaly detection)
+    canvas_size: int = 64  # mnist-seg / fashion-seg: side of the generated canvases (segdata.py) ...
+    max_objects: int = 4  # ... each with 1 to this many objects
+    train_canvases: int = 10000  # ... from training-split objects
+    test_canvases: int = 2000  # ... from test-split objects
+    canvas_seed: int = 0  # ... the canvases' seed (the same data whatever train.seed)
 
 
 @dataclass
@@ -44,7 +49,7 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    mode: str = "ssl"  # ssl (K+1 GAN) | gan (unconditional) | supervised (same D on the labelled split alone)
+    mode: str = "ssl"  # ssl (K+1 GAN) | gan (unconditional) | supervised (same D on the labelled split alone) | seg
     g_loss: str = "auto"  # auto (ssl: feature_matching, gan: nonsaturating) | feature_matching | nonsaturating
     real_label: float = 1.0  # target for real data in D's loss; 0.9 is one-sided label smoothing (Salimans 3.4)
     historical_averaging: float = 0.0  # weight of ||theta - mean of past theta||^2 for D and G (Salimans 3.3)
@@ -60,6 +65,9 @@ class TrainConfig:
     pseudo_label_threshold: float | None = None  # self-training: pseudo-label unlabelled images D classifies this confidently
     pseudo_label_start: int = 5  # ... after this many warm-up epochs (re-selected at the start of every epoch)
     pseudo_label_weight: float = 1.0  # weight of the pseudo-labelled cross-entropy in the D loss
+    adv_weight: float = 0.1  # mode seg: lambda, the weight of the adversarial term (0: plain cross-entropy)
+    adv_unlabelled: bool = False  # mode seg: the adversarial term also sees canvases without label maps
+    label_map_tau: float = 0.9  # mode seg: ground truth shown to the adversary with Luc et al.'s scaling (1: one-hot)
     init_examples: int = 500  # data-dependent initialisation of the weight-normalised layers
     seed: int = 1  # seeds the labelled split and the training
     device: str = "auto"  # auto | cpu | cuda
@@ -83,8 +91,8 @@ class Config:
 
 
 CHOICES = {
-    ("data", "dataset"): ("mnist", "fashion", "digits", "npz", "folder"),
-    ("train", "mode"): ("ssl", "gan", "supervised"),
+    ("data", "dataset"): ("mnist", "fashion", "digits", "npz", "folder", "mnist-seg", "fashion-seg", "seg-folder"),
+    ("train", "mode"): ("ssl", "gan", "supervised", "seg"),
     ("train", "g_loss"): ("auto", "feature_matching", "nonsaturating"),
     ("train", "device"): ("auto", "cpu", "cuda"),
     ("train", "precision"): ("auto", "fp32", "bf16"),
@@ -167,7 +175,7 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"data.label_rate must be in (0, 1], got {d.label_rate}")
     if d.exclude_classes and t.mode != "gan":
         raise ConfigError("data.exclude_classes (training on 'normal' classes only) needs train.mode gan")
-    if d.dataset in ("npz", "folder") and not d.path:
+    if d.dataset in ("npz", "folder", "seg-folder") and not d.path:
         raise ConfigError(f"data.path is required for dataset '{d.dataset}'")
     for key in ("epochs", "batch_size", "eval_batch_size"):
         if getattr(t, key) < 1:
@@ -191,6 +199,35 @@ def validate(cfg: Config) -> None:
         raise ConfigError("model.minibatch_kernels and model.vbn_ref must be >= 0 (0 turns them off)")
     if t.mode == "supervised" and (m.vbn_ref or t.g_loss != "auto"):
         raise ConfigError("train.mode supervised trains no generator: leave model.vbn_ref and train.g_loss unset")
+    _validate_seg(cfg)
+
+
+SEG_DATASETS = ("mnist-seg", "fashion-seg", "seg-folder")
+
+
+def _validate_seg(cfg: Config) -> None:
+    """Mode seg goes with a segmentation data set and the unet model, and with nothing else."""
+    d, m, t = cfg.data, cfg.model, cfg.train
+    if (t.mode == "seg") != (d.dataset in SEG_DATASETS):
+        raise ConfigError(f"train.mode seg needs data.dataset {' | '.join(SEG_DATASETS)}, and those data sets "
+                          f"need mode seg; got mode {t.mode} with data set {d.dataset}")
+    if (t.mode == "seg") != (m.name == "unet"):
+        raise ConfigError(f"train.mode seg trains model.name unet, and unet is for mode seg only; "
+                          f"got mode {t.mode} with model {m.name}")
+    if t.mode != "seg":
+        return
+    if d.label_rate is None or d.val_per_class:
+        raise ConfigError("mode seg labels a fraction of the canvases: set data.label_rate (and "
+                          "data.labels_per_class: null, data.val_per_class: 0)")
+    if t.g_loss != "auto" or m.vbn_ref or m.minibatch_kernels or t.pseudo_label_threshold is not None:
+        raise ConfigError("mode seg uses none of train.g_loss, model.vbn_ref, model.minibatch_kernels, "
+                          "train.pseudo_label_threshold")
+    for key in ("canvas_size", "max_objects", "train_canvases", "test_canvases"):
+        if getattr(d, key) < 1:
+            raise ConfigError(f"data.{key} must be at least 1, got {getattr(d, key)}")
+    if t.adv_weight < 0 or not 0 < t.label_map_tau <= 1:
+        raise ConfigError(f"train.adv_weight must be >= 0 and train.label_map_tau in (0, 1]; "
+                          f"got {t.adv_weight} and {t.label_map_tau}")
 
 
 def builtin_configs() -> list[str]:

@@ -264,6 +264,9 @@ def _read_dataset(cfg) -> Dataset:
         return load_npz(cfg.path)
     if cfg.dataset == "folder":
         return load_image_folder(cfg.path)
+    if cfg.dataset in ("mnist-seg", "fashion-seg", "seg-folder"):
+        from .segdata import load_canvases, load_seg_folder  # segdata builds on this module
+        return load_seg_folder(cfg.path) if cfg.dataset == "seg-folder" else load_canvases(cfg)
     raise DataError(f"unknown data set '{cfg.dataset}'")
 
 

@@ -19,6 +19,7 @@ from .nets import build_models
 from .plots import plot_confusion, save_grid
 from .runlog import CHECKPOINT
 from .scores import generate, reference_stats, score_images
+from .segmentation import overlays, predict_label_maps, segmentation_scores
 from .trainer import d_outputs, predict_logits
 
 
@@ -51,6 +52,15 @@ def _classification_report(cfg, D, data, run_dir: Path, device) -> dict:
             "confusion_png": str(plot_confusion(counts, data.classes, run_dir / "confusion.png"))}
 
 
+def _segmentation_report(cfg, segmenter, data, run_dir: Path, device, n_overlays: int = 32) -> dict:
+    """Pixel accuracy, mean and per-class IoU of the segmenter on the test set; overlays.png beside."""
+    x = torch.from_numpy(data.x_test).to(device)
+    pred = predict_label_maps(segmenter, x, cfg.train.eval_batch_size)
+    picture = overlays(data.x_test[:n_overlays], data.y_test[:n_overlays], pred[:n_overlays])
+    return {"n_test": len(pred), **segmentation_scores(data.y_test, pred, data.classes),
+            "overlays_png": str(save_grid(picture, run_dir / "overlays.png", nrow=4))}
+
+
 def _sample_report(cfg, G, data, n_samples: int) -> dict:
     """Scores of n_samples generated images, and of as many real training images (the floor), against
     the test set's features under the shipped domain classifier."""
@@ -65,7 +75,7 @@ def _sample_report(cfg, G, data, n_samples: int) -> dict:
 
 def evaluate_run(run_dir: str | Path, overrides: list[str] = (), n_samples: int = 10_000) -> dict:
     """Evaluate a run: test accuracy and confusion matrix (confusion.png) of the EMA discriminator for
-    classifier modes; FID-style, Inception-Score-style and class-coverage scores of the generator where
+    classifier modes; pixel accuracy and IoU of the segmenter (overlays.png) in mode seg; FID-style, Inception-Score-style and class-coverage scores of the generator where
     a domain classifier ships for the data set. Writes evaluation.json into the run folder."""
     run_dir = Path(run_dir)
     cfg, state = load_run(run_dir, overrides)
@@ -73,9 +83,11 @@ def evaluate_run(run_dir: str | Path, overrides: list[str] = (), n_samples: int 
     device = resolve_device(cfg.train.device)
     G, D = restore_models(cfg, state, device)
     report = {"run": str(run_dir), "mode": cfg.train.mode, "epoch": state["epoch"], "step": state["step"]}
-    if cfg.train.mode != "gan":
+    if cfg.train.mode == "seg":
+        report |= _segmentation_report(cfg, G, data, run_dir, device)
+    elif cfg.train.mode != "gan":
         report |= _classification_report(cfg, D, data, run_dir, device)
-    if cfg.train.mode != "supervised" and data.name in domain_classifiers():
+    if cfg.train.mode in ("ssl", "gan") and data.name in domain_classifiers():
         report |= _sample_report(cfg, G, data, n_samples)
     report["report_json"] = str(run_dir / "evaluation.json")
     Path(report["report_json"]).write_text(json.dumps(report, indent=1))
@@ -87,7 +99,7 @@ def sample_run(run_dir: str | Path, n: int = 64, seed: int = 0, out: str | None 
     if n < 1:
         raise GanlearnError(f"-n must be at least 1, got {n}")
     cfg, state = load_run(run_dir)
-    if cfg.train.mode == "supervised":
-        raise GanlearnError(f"{run_dir} was trained in mode 'supervised', which has no generator")
+    if cfg.train.mode in ("supervised", "seg"):
+        raise GanlearnError(f"{run_dir} was trained in mode '{cfg.train.mode}', which has no generator")
     G, _ = restore_models(cfg, state, resolve_device(cfg.train.device))
     return save_grid(generate(G, n, seed), out or Path(run_dir) / "sample.png")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .metrics import IGNORE
+
 
 def real_logit(logits: torch.Tensor) -> torch.Tensor:
     """(B, K) class logits -> (B,) logit of 'real' against the implicit fake class."""
@@ -44,3 +46,25 @@ def generator_loss(logit_fake: torch.Tensor) -> torch.Tensor:
 def feature_matching_loss(features_real: torch.Tensor, features_fake: torch.Tensor) -> torch.Tensor:
     """Mean squared difference of the batch-mean features of real and generated data (Salimans et al. 2016)."""
     return (features_real.mean(0) - features_fake.mean(0)).square().mean()
+
+
+def segmentation_loss(logits: torch.Tensor, label_maps: torch.Tensor, ignore: int = IGNORE) -> torch.Tensor:
+    """Per-pixel cross-entropy of (B, K, H, W) logits against (B, H, W) label maps, skipping `ignore` pixels."""
+    return F.cross_entropy(logits, label_maps.long(), ignore_index=ignore)
+
+
+def encode_label_maps(label_maps: torch.Tensor, probs: torch.Tensor, tau: float = 0.9, ignore: int = IGNORE) -> torch.Tensor:
+    """Ground-truth label maps (B, H, W) as the adversary's (B, K, H, W) input (Luc et al. 2016, 'scaling').
+
+    One-hot maps are told from softmax outputs by their hard 0/1 values alone. So the true class l of
+    pixel i gets a_il = max(tau, s_il) and the other classes share 1 - a_il in the proportions of the
+    prediction s = `probs`; tau = 1 gives one-hot. Ignored pixels copy the prediction, so they carry no signal.
+    """
+    valid = label_maps != ignore
+    target = torch.where(valid, label_maps, 0).long()
+    onehot = F.one_hot(target, probs.shape[1]).permute(0, 3, 1, 2).to(probs.dtype)  # (B, K, H, W)
+    s_true = (probs * onehot).sum(1, keepdim=True)  # (B, 1, H, W)
+    a_true = s_true.clamp(min=tau)
+    rest = probs * (1 - a_true) / (1 - s_true).clamp(min=1e-6)  # the others, rescaled to sum to 1 - a_true
+    encoded = onehot * a_true + (1 - onehot) * rest
+    return torch.where(valid[:, None], encoded, probs)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+IGNORE = 255  # label-map value of pixels that no loss or metric counts (as in PASCAL VOC)
+
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Fraction of predictions equal to the labels."""
@@ -51,3 +53,18 @@ def class_coverage(pred: np.ndarray, n_classes: int) -> tuple[np.ndarray, float]
     hist = np.bincount(np.asarray(pred), minlength=n_classes) / max(len(pred), 1)
     nonzero = hist > 0
     return hist, float((hist[nonzero] * np.log(hist[nonzero] * n_classes)).sum())
+
+
+def segmentation_confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int, ignore: int = IGNORE) -> np.ndarray:
+    """(K, K) pixel counts of label maps (row = true class), skipping pixels whose truth is `ignore`."""
+    y_true, y_pred = np.asarray(y_true).ravel().astype(np.int64), np.asarray(y_pred).ravel().astype(np.int64)
+    keep = y_true != ignore
+    return np.bincount(y_true[keep] * n_classes + y_pred[keep], minlength=n_classes ** 2).reshape(n_classes, n_classes)
+
+
+def iou_per_class(counts: np.ndarray) -> np.ndarray:
+    """Intersection over union of each class from a (K, K) confusion matrix: TP / (TP + FP + FN);
+    NaN for a class absent from both truth and prediction (left out of the mean IoU)."""
+    tp = np.diag(counts).astype(np.float64)
+    union = counts.sum(0) + counts.sum(1) - tp
+    return np.divide(tp, union, out=np.full_like(tp, np.nan), where=union > 0)

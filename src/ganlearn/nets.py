@@ -13,6 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .errors import ConfigError
+from .segnets import build_unet
 from .techniques import MinibatchDiscrimination, VirtualBatchNorm
 
 
@@ -85,6 +86,8 @@ def data_dependent_init(net: nn.Module, x: torch.Tensor) -> None:
     """Run `net` on `x` once, initialising each layer with an `init_` method on its actual input."""
     hooks = [m.register_forward_pre_hook(lambda mod, args: mod.init_(args[0]))
              for m in net.modules() if hasattr(m, "init_")]
+    if not hooks:  # nothing to initialise (and `x` need not be this net's input)
+        return
     try:
         net(x)
     finally:
@@ -242,7 +245,8 @@ def _dcgan(m, image_shape, n_classes):
             DCGANDiscriminator(image_shape, n_classes, m.width, m.input_noise, m.minibatch_kernels))
 
 
-MODELS = {"mlp": _mlp, "dcgan": _dcgan}  # name -> builder(model_config, image_shape, n_classes) -> (G, D)
+# name -> builder(model_config, image_shape, n_classes) -> (G, D); for unet (mode seg): (segmenter, adversary)
+MODELS = {"mlp": _mlp, "dcgan": _dcgan, "unet": build_unet}
 
 
 def build_models(model_cfg, image_shape, n_classes: int) -> tuple[nn.Module, nn.Module]:

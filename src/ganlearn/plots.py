@@ -52,11 +52,15 @@ def plot_curves(metrics_path: str | Path, out: str | Path) -> Path:
     epochs = [r["epoch"] for r in records]
     has = lambda key: any(key in r for r in records)  # noqa: E731
     fig, (ax_loss, ax_right) = plt.subplots(1, 2, figsize=(10, 4))
-    for key in ("loss_lab", "loss_unl", "loss_pseudo", "loss_d", "loss_gen"):
+    for key in ("loss_lab", "loss_unl", "loss_pseudo", "loss_d", "loss_gen", "loss_seg", "loss_adv"):
         if has(key):
             ax_loss.plot(epochs, [r.get(key, np.nan) for r in records], marker=".", label=key)
     ax_loss.set(xlabel="epoch", ylabel="loss", title="losses")
-    if has("test_acc") or has("train_acc"):
+    if has("test_miou"):  # mode seg
+        for key in ("train_pixel_acc", "test_pixel_acc", "test_miou"):
+            ax_right.plot(epochs, [100 * r.get(key, np.nan) for r in records], marker=".", label=key)
+        ax_right.set(xlabel="epoch", ylabel="%", title="segmentation")
+    elif has("test_acc") or has("train_acc"):
         for key in ("train_acc", "val_acc", "test_acc"):
             if has(key):
                 ax_right.plot(epochs, [100 * r.get(key, np.nan) for r in records], marker=".", label=key)
@@ -112,6 +116,22 @@ def plot_error_vs_time(curves: dict[str, list[tuple[float, float]]], out: str | 
     ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax.set(xlabel="training time (minutes)", ylabel="test error (%)", title="test error against wall-clock time")
     ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return Path(out)
+
+
+def plot_lines(curves: dict[str, list[tuple[float, float]]], out: str | Path, xlabel: str, ylabel: str,
+               title: str = "") -> Path:
+    """One line of (x, y) points per label."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, points in curves.items():
+        ax.plot(*zip(*points), marker=".", label=label)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=100)

@@ -24,8 +24,8 @@ SPLITS = ("train", "test")
 def _load(run_dir, overrides, command: str):
     """(cfg, data, D) of a run whose D was trained as a GAN (not on labels alone)."""
     cfg, state = load_run(run_dir, overrides)
-    if cfg.train.mode == "supervised":
-        raise GanlearnError(f"{run_dir} was trained in mode 'supervised' (labels only, no GAN); "
+    if cfg.train.mode not in ("gan", "ssl"):
+        raise GanlearnError(f"{run_dir} was trained in mode '{cfg.train.mode}', not as an image GAN; "
                             f"`ganlearn {command}` needs a run of mode gan or ssl")
     _, D = restore_models(cfg, state, resolve_device(cfg.train.device))
     return cfg, load_dataset(cfg.data), D

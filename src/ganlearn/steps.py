@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import (discriminator_loss, feature_matching_loss, generator_loss, kplus1_unlabelled_loss,
-                     real_logit, supervised_loss)
+from .losses import (discriminator_loss, encode_label_maps, feature_matching_loss, generator_loss,
+                     kplus1_unlabelled_loss, real_logit, segmentation_loss, supervised_loss)
+from .metrics import IGNORE
 from .techniques import batch_dependent
 
 
@@ -102,9 +103,48 @@ def supervised_d_step(G, D, opt_d, batch: Batch, cfg, penalty=None) -> dict:
     return {"loss_lab": loss_lab.detach(), "train_acc": (logits.argmax(1) == batch.y_lab).float().mean()}
 
 
-D_STEPS = {"ssl": ssl_d_step, "gan": gan_d_step, "supervised": supervised_d_step}
-G_STEPS = {"feature_matching": feature_matching_g_step, "nonsaturating": nonsaturating_g_step}
-DEFAULT_G_LOSS = {"ssl": "feature_matching", "gan": "nonsaturating", "supervised": None}
+def seg_adversary_step(G, D, opt_d, batch: Batch, cfg, penalty=None) -> dict:
+    """Mode seg, G the segmenter and D the adversary (Luc et al. 2016): ground-truth (image, encoded label
+    map) pairs against (image, segmenter softmax) pairs, on the unlabelled stream when
+    `train.adv_unlabelled`. Nothing to do when `train.adv_weight` is 0 (plain cross-entropy)."""
+    if cfg.adv_weight == 0:
+        return {}
+    with torch.no_grad():
+        probs_lab = G(batch.x_lab).float().softmax(1)  # (B, K, H, W)
+        x_fake = batch.x_unl if cfg.adv_unlabelled else batch.x_lab
+        probs_fake = G(x_fake).float().softmax(1) if cfg.adv_unlabelled else probs_lab
+    real = torch.cat([batch.x_lab, encode_label_maps(batch.y_lab, probs_lab, cfg.label_map_tau)], 1)
+    logit_real, logit_fake = (logit.squeeze(1) for logit in d_logits(D, [real, torch.cat([x_fake, probs_fake], 1)]))
+    loss_d = discriminator_loss(logit_real, logit_fake, cfg.real_label)
+    _update(opt_d, loss_d, D, penalty)
+    return {"loss_d": loss_d.detach(), "d_real": torch.sigmoid(logit_real).mean().detach(),
+            "d_fake": torch.sigmoid(logit_fake).mean().detach()}
+
+
+def segmenter_step(G, D, opt_g, batch: Batch, cfg, penalty=None) -> dict:
+    """Mode seg: per-pixel cross-entropy on labelled canvases plus `adv_weight` times the non-saturating
+    adversarial loss -log a(x, s(x)), also on unlabelled canvases when `train.adv_unlabelled`."""
+    x_more = [batch.x_unl2] if cfg.adv_weight and cfg.adv_unlabelled else []
+    x = torch.cat([batch.x_lab, *x_more])
+    logits = G(x).float()  # (B, K, H, W)
+    logits_lab = logits[:len(batch.x_lab)]
+    loss_seg = segmentation_loss(logits_lab, batch.y_lab)
+    valid = batch.y_lab != IGNORE
+    stats = {"loss_seg": loss_seg.detach(),
+             "train_pixel_acc": (logits_lab.argmax(1) == batch.y_lab)[valid].float().mean().detach()}
+    loss = loss_seg
+    if cfg.adv_weight:
+        loss_adv = generator_loss(D(torch.cat([x, logits.softmax(1)], 1)).float().squeeze(1))
+        loss = loss + cfg.adv_weight * loss_adv
+        stats["loss_adv"] = loss_adv.detach()
+    _update(opt_g, loss, G, penalty)
+    return stats
+
+
+D_STEPS = {"ssl": ssl_d_step, "gan": gan_d_step, "supervised": supervised_d_step, "seg": seg_adversary_step}
+G_STEPS = {"feature_matching": feature_matching_g_step, "nonsaturating": nonsaturating_g_step,
+           "segmentation": segmenter_step}
+DEFAULT_G_LOSS = {"ssl": "feature_matching", "gan": "nonsaturating", "supervised": None, "seg": "segmentation"}
 
 
 def steps_for(cfg):

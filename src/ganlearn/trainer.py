@@ -28,10 +28,13 @@ from .metrics import accuracy
 from .nets import build_models, data_dependent_init
 from .runlog import RunLog, new_run_dir
 from .scores import generate, reference_stats, score_images
+from .segdata import canvas_split
+from .segmentation import overlays, predict_label_maps, segmentation_scores
 from .steps import steps_for
 from .techniques import HistoricalAverage
 
 N_SAMPLES = 100  # images in each sample grid
+N_OVERLAYS = 16  # test examples in each overlay picture (mode seg)
 
 
 def _no_indices() -> torch.Tensor:
@@ -104,6 +107,8 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     torch.manual_seed(t.seed)  # every random draw of training comes from torch's generators
     if split is None and t.mode == "gan":  # no label is used: every training image is unlabelled
         split = Split(np.arange(0), np.arange(len(data.y_train)), np.arange(0))
+    elif split is None and t.mode == "seg":
+        split = canvas_split(len(data.y_train), cfg.data.label_rate, seed=t.seed)
     elif split is None:
         split = labelled_split(data.y_train, data.n_classes, cfg.data.labels_per_class,
                                cfg.data.label_rate, cfg.data.val_per_class, seed=t.seed)
@@ -143,11 +148,18 @@ def accuracy_of(t: Training, x: np.ndarray | torch.Tensor, y: np.ndarray | torch
     return accuracy(torch.as_tensor(y).cpu().numpy(), pred)
 
 
-def fixed_samples(t: Training) -> np.ndarray:
-    """Generator output for the run's fixed noise: (N_SAMPLES, C, H, W)."""
-    samples = generate(t.G, N_SAMPLES, seed=t.cfg.train.seed)
-    t.G.train()  # generate() leaves G in evaluation mode
-    return samples
+def epoch_pictures(t: Training) -> np.ndarray | None:
+    """The picture logged after each epoch: generator output for the run's fixed noise (N_SAMPLES, C, H, W);
+    in mode seg test images beside their true and predicted label maps (N_OVERLAYS, 3, H, 3W)."""
+    if t.cfg.train.mode == "seg":
+        x, y = t.data.x_test[:N_OVERLAYS], t.data.y_test[:N_OVERLAYS]
+        pictures = overlays(x, y, predict_label_maps(t.G, torch.from_numpy(x).to(t.device), N_OVERLAYS))
+    elif steps_for(t.cfg.train)[1] is not None:
+        pictures = generate(t.G, N_SAMPLES, seed=t.cfg.train.seed)
+    else:
+        return None
+    t.G.train()  # both left G in evaluation mode
+    return pictures
 
 
 def _save(t: Training, log: RunLog) -> None:
@@ -212,6 +224,10 @@ def _sample_fid(t: Training) -> float:
 
 def _evaluate_epoch(t: Training) -> dict:
     record, mode = {}, t.cfg.train.mode
+    if mode == "seg":  # the segmenter (G) on the test canvases
+        pred = predict_label_maps(t.G, torch.from_numpy(t.data.x_test).to(t.device), t.cfg.train.eval_batch_size)
+        scores = segmentation_scores(t.data.y_test, pred, t.data.classes)
+        return {"test_pixel_acc": scores["pixel_acc"], "test_miou": scores["miou"]}
     if mode != "gan" and len(t.data.x_test):  # an unconditional D classifies nothing
         record["test_acc"] = accuracy_of(t, t.data.x_test, t.data.y_test)
     if mode != "gan" and len(t.split.val):
@@ -230,7 +246,7 @@ def _describe(record: dict, epochs: int) -> str:
     for k, v in record.items():
         if k.endswith("_acc"):
             parts.append(f"{k} {100 * v:.2f}%")
-        elif k.startswith(("loss", "d_")) or k == "fid":
+        elif k.startswith(("loss", "d_")) or k in ("fid", "test_miou"):
             parts.append(f"{k} {v:.4f}")
     return "  ".join(parts + [f"{record['epoch_seconds']:.1f}s"])
 
@@ -239,14 +255,13 @@ def fit(t: Training, log: RunLog, verbose: bool = True) -> list[dict]:
     """Train until `train.epochs`; after each epoch evaluate, log, then checkpoint (in that order, so a
     resumed run drops metrics newer than its checkpoint)."""
     log.start(t.cfg, t.epoch)
-    has_generator = steps_for(t.cfg.train)[1] is not None
     records = []
     try:
         while t.epoch < t.cfg.train.epochs:
             losses = _run_epoch(t, log)
             t.epoch, t.iteration = t.epoch + 1, 0
             record = {"epoch": t.epoch, "step": t.step, **losses, **_evaluate_epoch(t), "elapsed": t.elapsed}
-            log.log_epoch(record, fixed_samples(t) if has_generator else None)
+            log.log_epoch(record, epoch_pictures(t))
             _save(t, log)
             if verbose:
                 tqdm.write(_describe(record, t.cfg.train.epochs))

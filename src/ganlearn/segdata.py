@@ -1,0 +1,153 @@
+"""Segmentation data: canvases built from MNIST / Fashion-MNIST objects, or the user's image and
+label-map PNG files.
+
+A segmentation Dataset holds images (N, C, H, W) float32 in [0, 1] and label maps (N, H, W) uint8
+with 0 = background, 1..K-1 = object classes and IGNORE (255) = pixels no loss or metric counts.
+
+Canvases (`mnist-seg`, `fashion-seg`): 1..max_objects objects on a black canvas, each resized to
+0.75-1.5 times its 28-pixel side and pasted at a random position. A later object covers earlier ones:
+where its intensity exceeds OBJECT_THRESHOLD the canvas takes its pixels and the label map its class;
+elsewhere in its box the brighter pixel stays. Generated from a seed, so the same seed gives the same
+canvases on every machine; training canvases use training objects only, test canvases test objects only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .data import IMAGE_SUFFIXES, Dataset, Split, as_images, load_mnist
+from .errors import DataError
+from .metrics import IGNORE
+
+OBJECT_THRESHOLD = 0.2  # an object pixel brighter than this is labelled with the object's class
+SCALES = (0.75, 1.5)  # range of an object's side, relative to its 28-pixel source
+
+
+@dataclass
+class PastedObject:
+    """Where one source image went on a canvas (for tests and inspection)."""
+    source: int  # index in the source split
+    label: int  # class in the label map (source class + 1)
+    top: int
+    left: int
+    side: int
+
+
+def resize_object(image: np.ndarray, side: int) -> np.ndarray:
+    """(h, w) in [0, 1] -> (side, side), bilinear with antialiasing."""
+    x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None, None]
+    return F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False)[0, 0].clamp_(0, 1).numpy()
+
+
+def paste(canvas: np.ndarray, label_map: np.ndarray, obj: np.ndarray, label: int, top: int, left: int) -> None:
+    """Paste `obj` (s, s) on `canvas` (H, W) and its class on `label_map` (H, W), in place."""
+    s = obj.shape[0]
+    window, labels = canvas[top:top + s, left:left + s], label_map[top:top + s, left:left + s]
+    mask = obj > OBJECT_THRESHOLD
+    window[...] = np.where(mask, obj, np.maximum(window, obj))
+    labels[mask] = label
+
+
+def make_canvases(x: np.ndarray, y: np.ndarray, n: int, size: int = 64, max_objects: int = 4,
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[list[PastedObject]]]:
+    """`n` canvases from source images x (N, 1, 28, 28) with classes y (N,): images (n, 1, size, size)
+    float32, label maps (n, size, size) uint8 (0 = background, class + 1 for objects), and what was pasted."""
+    largest = int(round(x.shape[-1] * SCALES[1]))
+    if size < largest:
+        raise DataError(f"data.canvas_size must be at least {largest} (the largest object), got {size}")
+    rng = np.random.default_rng(seed)
+    images, maps = np.zeros((n, 1, size, size), np.float32), np.zeros((n, size, size), np.uint8)
+    pasted = []
+    for i in range(n):
+        objects = []
+        for _ in range(rng.integers(1, max_objects + 1)):
+            source = int(rng.integers(len(x)))
+            side = int(round(x.shape[-1] * rng.uniform(*SCALES)))
+            top, left = (int(v) for v in rng.integers(0, size - side + 1, size=2))
+            objects.append(PastedObject(source, int(y[source]) + 1, top, left, side))
+            paste(images[i, 0], maps[i], resize_object(x[source, 0], side), objects[-1].label, top, left)
+        pasted.append(objects)
+    return images, maps, pasted
+
+
+def load_canvases(cfg) -> Dataset:
+    """The `mnist-seg` / `fashion-seg` data set a DataConfig names."""
+    source = load_mnist(cfg.dataset.removesuffix("-seg"), cfg.data_dir, cfg.download)
+    if source.x_train.shape[1] != 1:
+        raise DataError("canvases are built from single-channel images")
+    common = dict(size=cfg.canvas_size, max_objects=cfg.max_objects)
+    x_train, y_train, _ = make_canvases(source.x_train, source.y_train, cfg.train_canvases, seed=cfg.canvas_seed, **common)
+    # a different seed for the test canvases, from test objects only
+    x_test, y_test, _ = make_canvases(source.x_test, source.y_test, cfg.test_canvases, seed=cfg.canvas_seed + 1, **common)
+    return Dataset(cfg.dataset, x_train, y_train, x_test, y_test, ["background"] + source.classes)
+
+
+def _read_png(path: Path, label: bool) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path) as im:
+            if label and im.mode not in ("L", "P", "I", "I;16"):
+                raise DataError(f"{path}: a label map must be a single-channel (L or P) PNG, got mode {im.mode}")
+            return np.asarray(im if label else im.convert("L" if im.mode in ("1", "L", "I", "I;16", "F") else "RGB"))
+    except (UnidentifiedImageError, OSError) as e:
+        raise DataError(f"{path}: not a readable image ({e})") from None
+
+
+def read_pairs(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Images in folder/images and label maps (PNG, same file stem) in folder/labels, all the same size."""
+    images_dir, labels_dir = folder / "images", folder / "labels"
+    for d in (images_dir, labels_dir):
+        if not d.is_dir():
+            raise DataError(f"{folder}: expected sub-folders images/ and labels/ (missing {d.name}/)")
+    files = sorted(p for p in images_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataError(f"{images_dir}: no PNG or JPEG images")
+    images, maps = [], []
+    for f in files:
+        label_file = labels_dir / f"{f.stem}.png"
+        if not label_file.is_file():
+            raise DataError(f"{f}: no label map {label_file}")
+        image, label_map = _read_png(f, label=False), _read_png(label_file, label=True)
+        if image.shape[:2] != label_map.shape:
+            raise DataError(f"{f.name}: image is {image.shape[1]}x{image.shape[0]} but its label map is "
+                            f"{label_map.shape[1]}x{label_map.shape[0]}")
+        if images and image.shape != images[0].shape:
+            raise DataError(f"{f.name}: size {image.shape} differs from {files[0].name}'s {images[0].shape}")
+        images.append(image)
+        maps.append(label_map)
+    maps = np.stack(maps)
+    bad = ~(((maps >= 0) & (maps <= IGNORE - 2)) | (maps == IGNORE))  # classes 0..253, or the ignore value
+    if bad.any():
+        raise DataError(f"{folder}: label values must be class numbers 0..{IGNORE - 2} or {IGNORE} (ignore); "
+                        f"found {maps[bad][0]}")
+    return as_images(np.stack(images), f"{folder} images"), maps.astype(np.uint8)
+
+
+def load_seg_folder(path: str) -> Dataset:
+    """User data: PATH/train and PATH/test, each with images/ and labels/ (label 0 = background,
+    255 = ignore). Classes are 0..the largest label found."""
+    root = Path(path)
+    if not root.is_dir():
+        raise DataError(f"segmentation folder does not exist: {root}")
+    if not (root / "train").is_dir() or not (root / "test").is_dir():
+        raise DataError(f"{root}: expected sub-folders train/ and test/, each with images/ and labels/")
+    x_train, y_train = read_pairs(root / "train")
+    x_test, y_test = read_pairs(root / "test")
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise DataError(f"{root}: training images {x_train.shape[1:]} and test images {x_test.shape[1:]} differ")
+    labels = np.concatenate([np.unique(y_train), np.unique(y_test)])
+    n_classes = int(labels[labels != IGNORE].max(initial=0)) + 1
+    if n_classes < 2:
+        raise DataError(f"{root}: the label maps hold background only (need at least one object class)")
+    return Dataset(root.name, x_train, y_train, x_test, y_test, ["background"] + [str(c) for c in range(1, n_classes)])
+
+
+def canvas_split(n: int, label_rate: float, seed: int):
+    """Which canvases keep their label maps: a seeded random `label_rate` of them (at least one)."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_lab = max(1, int(round(label_rate * n)))
+    return Split(np.sort(order[:n_lab]), np.sort(order[n_lab:]), np.arange(0))

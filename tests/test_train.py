@@ -131,5 +131,42 @@ def test_real_exit_status_and_no_traceback(tmp_path):
 def test_non_finite_loss_stops_with_a_clear_error():
     cfg, _ = config.load("digits_ssl", QUICK + ["train.lr=1e30", "train.epochs=3"])
     t = build(cfg, load_digits())
-    with pytest.raises(TrainingError, match="non-finite"):
+    with pytest.raises(TrainingError, match="non-finite .* gave up after 3 restarts"):
         fit(t, RunLog(None), verbose=False)
+
+
+def _inject_nan(monkeypatch, at_steps):
+    """Make the D step report a NaN loss at the given (0-based) steps."""
+    import ganlearn.iteration as iteration
+    real_steps_for = iteration.steps_for
+
+    def steps_for(cfg):
+        d_step, g_step = real_steps_for(cfg)
+
+        def poisoned(G, D, *args):
+            stats = d_step(G, D, *args)
+            steps_for.calls += 1
+            return stats | ({"loss_lab": torch.tensor(float("nan"))} if steps_for.calls - 1 in at_steps else {})
+        return poisoned, g_step
+    steps_for.calls = 0
+    monkeypatch.setattr(iteration, "steps_for", steps_for)
+
+
+def test_a_nan_restarts_from_the_last_good_state_with_half_the_learning_rate(monkeypatch):
+    cfg, _ = config.load("digits_ssl", QUICK + ["train.epochs=3", "train.iters_per_epoch=10"])
+    _inject_nan(monkeypatch, at_steps={15})  # in epoch 2: back to the end of epoch 1
+    t = build(cfg, load_digits())
+    records = fit(t, RunLog(None), verbose=False)
+    assert [r["epoch"] for r in records] == [1, 2, 3] and t.step == 30
+    assert t.restarts == 1 and t.lr_scale == 0.5
+    assert records[0]["lr"] == pytest.approx(cfg.train.lr) and records[2]["lr"] == pytest.approx(cfg.train.lr / 2)
+
+
+def test_persistent_nan_gives_up_and_keeps_the_last_good_checkpoint(monkeypatch, tmp_path):
+    cfg, _ = config.load("digits_ssl", QUICK + ["train.epochs=3", "train.iters_per_epoch=10", "train.nan_retries=2"])
+    _inject_nan(monkeypatch, at_steps=set(range(12, 1000)))  # every step after epoch 1
+    t = build(cfg, load_digits())
+    with pytest.raises(TrainingError, match="gave up after 2 restarts"):
+        fit(t, RunLog(tmp_path), verbose=False)
+    state = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert state["epoch"] == 1 and state["step"] == 10

@@ -11,7 +11,7 @@ from .errors import CheckpointError
 
 # keys that may change between a run and its resumption: where data lives, how long to train, display
 RESUMABLE_CHANGES = {"data.data_dir", "data.download", "train.epochs", "train.device", "train.precision",
-                     "train.progress", "train.checkpoint_every", "train.out_dir"}
+                     "train.progress", "train.checkpoint_every", "train.out_dir", "train.nan_retries"}
 
 
 def save_checkpoint(path: str | Path, state: dict) -> None:

@@ -72,6 +72,7 @@ class TrainConfig:
     seed: int = 1  # seeds the labelled split and the training
     device: str = "auto"  # auto | cpu | cuda
     precision: str = "auto"  # auto | fp32 | bf16 autocast in training steps (auto: bf16 where the hardware has it)
+    nan_retries: int = 3  # after a non-finite loss, restart from the last good state with half the lr, this many times
     checkpoint_every: int = 0  # also checkpoint every N iterations (0: at the end of each epoch only)
     eval_batch_size: int = 1000
     score_samples: int = 2000  # FID-style score of this many samples after each epoch (where a domain classifier ships); 0: off
@@ -192,6 +193,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"train.real_label must be in (0.5, 1], got {t.real_label}")
     if t.pseudo_label_threshold is not None and (t.mode != "ssl" or not 0 < t.pseudo_label_threshold < 1):
         raise ConfigError("train.pseudo_label_threshold (self-training) must be in (0, 1), in mode ssl only")
+    if t.nan_retries < 0:
+        raise ConfigError(f"train.nan_retries must be >= 0, got {t.nan_retries}")
     if t.historical_averaging < 0:
         raise ConfigError(f"train.historical_averaging must be >= 0, got {t.historical_averaging}")
     m = cfg.model

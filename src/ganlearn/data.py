@@ -177,7 +177,11 @@ def load_mnist(name: str = "mnist", data_dir: str | None = None, download: bool 
 def holdout(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.2, seed: int = 0):
     """A fixed stratified train/test split, for data that ships without a test set."""
     from sklearn.model_selection import train_test_split
-    return train_test_split(x, y, test_size=test_fraction, stratify=y, random_state=seed)
+    try:
+        return train_test_split(x, y, test_size=test_fraction, stratify=y, random_state=seed)
+    except ValueError as e:  # too few images (per class) to hold out a stratified test set
+        raise DataError(f"cannot hold out a stratified {test_fraction:.0%} test set from {len(y)} images "
+                        f"({e}); add images or provide a separate test set") from None
 
 
 def load_digits() -> Dataset:

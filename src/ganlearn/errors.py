@@ -19,3 +19,7 @@ class CheckpointError(GanlearnError):
 
 class TrainingError(GanlearnError):
     """Training cannot go on (e.g. a non-finite loss)."""
+
+
+class NonFiniteLoss(TrainingError):
+    """A loss became NaN or infinite; the trainer may restart from its last good state."""

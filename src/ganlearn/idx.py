@@ -51,7 +51,8 @@ def _parse(f, path: Path) -> np.ndarray:
     shape = struct.unpack(f">{ndim}I", raw_dims)
     dtype = np.dtype(DTYPES[code])
     nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
-    if nbytes > MAX_BYTES:
+    # an empty dimension does not excuse absurd others (numpy cannot even shape them)
+    if int(np.prod([max(d, 1) for d in shape], dtype=object)) * dtype.itemsize > MAX_BYTES:
         raise DataError(f"{path}: IDX header claims shape {shape} ({nbytes / 2**30:.1f} GiB); refusing to load")
     data = np.frombuffer(_read_exact(f, nbytes, path), dtype=dtype).reshape(shape)
     return data.astype(dtype.newbyteorder("="))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from .errors import TrainingError
+from .errors import NonFiniteLoss
 from .hardware import autocast
 from .steps import Batch, steps_for
 
@@ -66,7 +66,7 @@ def _history_penalty(t: Training):
 def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
     """Batch `i` of `orders` (from `epoch_orders`): one D step, an EMA update and, in GAN modes, one G step."""
     d_step, g_step = steps_for(t.cfg.train)
-    lr = learning_rate(t.cfg.train, t.step, t.cfg.train.epochs * t.iters_per_epoch)
+    lr = t.lr_scale * learning_rate(t.cfg.train, t.step, t.cfg.train.epochs * t.iters_per_epoch)
     for group in t.opt_d.param_groups + t.opt_g.param_groups:
         group["lr"] = lr
     lab, unl, unl2, pseudo = orders
@@ -89,6 +89,5 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
     values = {k: float(v) for k, v in stats.items()} | {"lr": lr}
     bad = [k for k, v in values.items() if not math.isfinite(v)]
     if bad:
-        raise TrainingError(f"non-finite {', '.join(bad)} at step {t.step + 1}; stopping (the last checkpoint "
-                            f"is kept; try a lower train.lr)")
+        raise NonFiniteLoss(f"non-finite {', '.join(bad)} at step {t.step + 1}")
     return values

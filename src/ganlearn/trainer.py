@@ -22,7 +22,7 @@ from .data import Dataset, Split, labelled_split, load_dataset
 from .iteration import epoch_orders, train_iteration
 from .domain import available as domain_classifiers
 from .domain import load_domain_classifier
-from .errors import ConfigError
+from .errors import ConfigError, NonFiniteLoss, TrainingError
 from .hardware import keep_freed_memory, resolve_device, resolve_precision
 from .metrics import accuracy
 from .nets import build_models, data_dependent_init
@@ -61,6 +61,9 @@ class Training:
     scorer: tuple | None = None  # (domain classifier, test-set feature stats), loaded at the first evaluation
     pseudo_idx: torch.Tensor = field(default_factory=_no_indices)  # self-training: pseudo-labelled training images
     pseudo_y: torch.Tensor = field(default_factory=_no_indices)  # ... and their pseudo-labels
+    lr_scale: float = 1.0  # halved at each restart after a non-finite loss
+    restarts: int = 0  # restarts after non-finite losses so far
+    good_state: dict | None = None  # a copy of the last checkpointed state, to restart from
     epoch: int = 0  # completed epochs
     iteration: int = 0  # iterations done in the current epoch
     step: int = 0  # iterations done in all
@@ -75,6 +78,7 @@ class Training:
         return {"config": self.cfg.to_dict(), "classes": self.data.classes,
                 "image_shape": list(self.data.image_shape), "epoch": self.epoch,
                 "iteration": self.iteration, "step": self.step, "elapsed": self.elapsed,
+                "lr_scale": self.lr_scale, "restarts": self.restarts,
                 "G": self.G.state_dict(), "D": self.D.state_dict(), "D_ema": self.D_ema.state_dict(),
                 "history": self.history.state_dict() if self.history is not None else {},
                 "pseudo_idx": self.pseudo_idx, "pseudo_y": self.pseudo_y,
@@ -91,6 +95,7 @@ class Training:
         if "pseudo_idx" in state:  # checkpoints from before self-training existed have none
             self.pseudo_idx, self.pseudo_y = state["pseudo_idx"].to(self.device), state["pseudo_y"].to(self.device)
         self.elapsed = state["elapsed"]
+        self.lr_scale, self.restarts = state.get("lr_scale", 1.0), state.get("restarts", 0)  # older checkpoints: none
         torch.set_rng_state(state["rng_cpu"])
         if self.device.type == "cuda" and state["rng_cuda"]:
             torch.cuda.set_rng_state_all(state["rng_cuda"])
@@ -163,8 +168,22 @@ def epoch_pictures(t: Training) -> np.ndarray | None:
 
 
 def _save(t: Training, log: RunLog) -> None:
+    """Checkpoint, and keep a copy in memory to restart from after a non-finite loss."""
+    t.good_state = copy.deepcopy(t.state())  # state() holds the live weights: copy them
     if log.checkpoint_path is not None:
-        save_checkpoint(log.checkpoint_path, t.state())
+        save_checkpoint(log.checkpoint_path, t.good_state)
+
+
+def _restart(t: Training, error: NonFiniteLoss) -> None:
+    """Back to the last good state with half the learning rate, at most `train.nan_retries` times."""
+    if t.restarts >= t.cfg.train.nan_retries:
+        raise TrainingError(f"{error}; gave up after {t.restarts} restarts from the last good state with a "
+                            f"halved learning rate (the last checkpoint is kept; try a lower train.lr)") from None
+    restarts, lr_scale = t.restarts + 1, t.lr_scale / 2
+    t.load_state(t.good_state)
+    t.restarts, t.lr_scale = restarts, lr_scale
+    tqdm.write(f"{error}: restarting from epoch {t.epoch + 1}, iteration {t.iteration} with the learning "
+               f"rate times {lr_scale:g} (restart {restarts} of at most {t.cfg.train.nan_retries})")
 
 
 def select_pseudo_labels(t: Training) -> None:
@@ -256,9 +275,15 @@ def fit(t: Training, log: RunLog, verbose: bool = True) -> list[dict]:
     resumed run drops metrics newer than its checkpoint)."""
     log.start(t.cfg, t.epoch)
     records = []
+    if t.good_state is None:
+        t.good_state = copy.deepcopy(t.state())
     try:
         while t.epoch < t.cfg.train.epochs:
-            losses = _run_epoch(t, log)
+            try:
+                losses = _run_epoch(t, log)
+            except NonFiniteLoss as e:
+                _restart(t, e)
+                continue
             t.epoch, t.iteration = t.epoch + 1, 0
             record = {"epoch": t.epoch, "step": t.step, **losses, **_evaluate_epoch(t), "elapsed": t.elapsed}
             log.log_epoch(record, epoch_pictures(t))

@@ -1,6 +1,6 @@
 """Benchmark: segmentation with and without the adversarial term (Luc et al. 2016), same budget and seeds.
 
-    python bench/segmentation.py --data-dir ../shared/data --seeds 1 2 3 --epochs 4
+    python bench/segmentation.py --data-dir ../shared/data --seeds 1 2 3 --epochs 3
 
 The `mnist_seg` config (64x64 canvases of 1-4 digits, U-Net), each setting for `--epochs` epochs of
 the 10 000 training canvases; mean IoU and pixel accuracy of the segmenter on the 2000 test canvases
@@ -52,7 +52,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default="../shared/data")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     p.add_argument("--set", action="append", default=[], help="extra config override for every run")
     p.add_argument("--pictures", default="docs/segmentation", help="folder for the overlay pictures")

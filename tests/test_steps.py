@@ -4,7 +4,7 @@ import torch
 
 from ganlearn.config import ModelConfig, TrainConfig
 from ganlearn.nets import build_models
-from ganlearn.steps import Batch, ssl_d_step, feature_matching_g_step
+from ganlearn.steps import Batch, feature_matching_g_step, ssl_d_step, update
 
 
 def setup():
@@ -27,7 +27,8 @@ def same(a, b):
 def test_d_step_leaves_the_generator_unchanged():
     G, D, opt_g, opt_d, batch = setup()
     g_before, d_before = params(G), params(D)
-    stats = ssl_d_step(G, D, opt_d, batch, TrainConfig())
+    loss, stats = ssl_d_step(G, D, batch, TrainConfig())
+    update(opt_d, loss, D)
     assert set(stats) == {"loss_lab", "loss_unl", "train_acc"}
     assert same(params(G), g_before) and not same(params(D), d_before)
 
@@ -35,7 +36,8 @@ def test_d_step_leaves_the_generator_unchanged():
 def test_g_step_leaves_the_discriminator_unchanged():
     G, D, opt_g, opt_d, batch = setup()
     g_before, d_state = params(G), copy.deepcopy(D.state_dict())
-    stats = feature_matching_g_step(G, D, opt_g, batch, TrainConfig())
+    loss, stats = feature_matching_g_step(G, D, batch, TrainConfig())
+    update(opt_g, loss, G)
     assert stats["loss_gen"] >= 0
     assert all(torch.equal(v, D.state_dict()[k]) for k, v in d_state.items())
     assert all(p.grad is None for p in D.parameters())  # not even gradients were computed for D
@@ -47,8 +49,10 @@ def test_steps_under_bf16_autocast_give_fp32_losses_and_learn():
     G, D, opt_g, opt_d, batch = setup()
     d_before = params(D)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        d_stats = ssl_d_step(G, D, opt_d, batch, TrainConfig())
-        g_stats = feature_matching_g_step(G, D, opt_g, batch, TrainConfig())
+        d_loss, d_stats = ssl_d_step(G, D, batch, TrainConfig())
+        update(opt_d, d_loss, D)
+        g_loss, g_stats = feature_matching_g_step(G, D, batch, TrainConfig())
+        update(opt_g, g_loss, G)
     assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in (*d_stats.values(), *g_stats.values()))
     assert all(p.dtype == torch.float32 for p in (*G.parameters(), *D.parameters()))  # weights stay fp32
     assert not same(params(D), d_before)

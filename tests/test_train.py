@@ -137,19 +137,19 @@ def test_non_finite_loss_stops_with_a_clear_error():
 
 def _inject_nan(monkeypatch, at_steps):
     """Make the D step report a NaN loss at the given (0-based) steps."""
-    import ganlearn.iteration as iteration
-    real_steps_for = iteration.steps_for
+    import ganlearn.trainer as trainer
+    real_steps_for = trainer.steps_for
 
     def steps_for(cfg):
         d_step, g_step = real_steps_for(cfg)
 
         def poisoned(G, D, *args):
-            stats = d_step(G, D, *args)
+            loss, stats = d_step(G, D, *args)
             steps_for.calls += 1
-            return stats | ({"loss_lab": torch.tensor(float("nan"))} if steps_for.calls - 1 in at_steps else {})
+            return loss, stats | ({"loss_lab": torch.tensor(float("nan"))} if steps_for.calls - 1 in at_steps else {})
         return poisoned, g_step
     steps_for.calls = 0
-    monkeypatch.setattr(iteration, "steps_for", steps_for)
+    monkeypatch.setattr(trainer, "steps_for", steps_for)
 
 
 def test_a_nan_restarts_from_the_last_good_state_with_half_the_learning_rate(monkeypatch):

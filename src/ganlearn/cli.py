@@ -95,6 +95,7 @@ def _overrides(args) -> list[str]:
 
 
 def cmd_train(args) -> None:
+    from .distributed import is_main
     from .trainer import run
     source = args.config
     if args.resume and not source:
@@ -103,6 +104,8 @@ def cmd_train(args) -> None:
             raise GanlearnError(f"not a run folder (no config.yaml): {args.resume}")
     cfg, name = config_mod.load(source, _overrides(args))
     run_dir = run(cfg, name, resume=args.resume)
+    if not is_main():
+        return
     print(f"run folder:  {run_dir}\ncheckpoint:  {run_dir / 'checkpoint.pt'}\n"
           f"curves:      {run_dir / 'curves.png'}\nmetrics:     {run_dir / 'metrics.jsonl'}\n"
           f"tensorboard: tensorboard --logdir {run_dir / 'tb'}")

@@ -65,7 +65,7 @@ class TrainConfig:
     pseudo_label_threshold: float | None = None  # self-training: pseudo-label unlabelled images D classifies this confidently
     pseudo_label_start: int = 5  # ... after this many warm-up epochs (re-selected at the start of every epoch)
     pseudo_label_weight: float = 1.0  # weight of the pseudo-labelled cross-entropy in the D loss
-    adv_weight: float = 0.1  # mode seg: lambda, the weight of the adversarial term (0: plain cross-entropy)
+    adv_weight: float = 0.01  # mode seg: lambda, the weight of the adversarial term (0: plain cross-entropy)
     adv_unlabelled: bool = False  # mode seg: the adversarial term also sees canvases without label maps
     label_map_tau: float = 0.9  # mode seg: ground truth shown to the adversary with Luc et al.'s scaling (1: one-hot)
     init_examples: int = 500  # data-dependent initialisation of the weight-normalised layers

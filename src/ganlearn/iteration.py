@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from .distributed import shard
 from .errors import NonFiniteLoss
 from .hardware import autocast
-from .steps import Batch, steps_for
+from .steps import Batch, update
 
 if TYPE_CHECKING:
     from .trainer import Training
@@ -27,7 +28,8 @@ def _tiled_permutation(n: int, length: int, gen: torch.Generator) -> torch.Tenso
 
 def epoch_orders(t: Training, epoch: int) -> tuple[torch.Tensor, ...]:
     """The epoch's batches, each (iters, B): training-set indices of labelled, unlabelled (D step) and
-    unlabelled (G step) images, then positions in the pseudo-labelled set (empty when there is none)."""
+    unlabelled (G step) images, then positions in the pseudo-labelled set (empty when there is none).
+    Every process draws the same global batches and keeps its B / N columns (distributed.shard)."""
     gen = torch.Generator().manual_seed(t.cfg.train.seed * 1_000_003 + epoch)
     n, shape = t.iters_per_epoch * t.cfg.train.batch_size, (t.iters_per_epoch, t.cfg.train.batch_size)
     labelled = torch.from_numpy(t.split.labelled)
@@ -37,7 +39,7 @@ def epoch_orders(t: Training, epoch: int) -> tuple[torch.Tensor, ...]:
     unl2 = t.unlabelled[_tiled_permutation(len(t.unlabelled), n, gen)].view(shape)
     n_pseudo = len(t.pseudo_idx)
     pseudo = _tiled_permutation(n_pseudo, n, gen).view(shape) if n_pseudo else torch.empty(0, dtype=torch.long)
-    return lab, unl, unl2, pseudo
+    return tuple(shard(orders) for orders in (lab, unl, unl2, pseudo))  # this process's share of each batch
 
 
 @torch.no_grad()
@@ -64,8 +66,9 @@ def _history_penalty(t: Training):
 
 
 def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
-    """Batch `i` of `orders` (from `epoch_orders`): one D step, an EMA update and, in GAN modes, one G step."""
-    d_step, g_step = steps_for(t.cfg.train)
+    """Batch `i` of `orders` (from `epoch_orders`): a D step (none in mode seg without the adversarial
+    term), an EMA update of D and, in GAN modes, a G step."""
+    d_step, g_step = t.steps
     lr = t.lr_scale * learning_rate(t.cfg.train, t.step, t.cfg.train.epochs * t.iters_per_epoch)
     for group in t.opt_d.param_groups + t.opt_g.param_groups:
         group["lr"] = lr
@@ -76,13 +79,17 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
         batch.x_pseudo, batch.y_pseudo = x[t.pseudo_idx[pseudo[i]]], t.pseudo_y[pseudo[i]]
     t.G.train()
     t.D.train()
-    penalty = _history_penalty(t)
-    with autocast(t.device, t.compute_dtype):
-        stats = d_step(t.G, t.D, t.opt_d, batch, t.cfg.train, penalty)
-    ema_update(t.D_ema, t.D, min(t.cfg.train.ema_decay, (1 + t.step) / (10 + t.step)))
+    penalty, stats = _history_penalty(t), {}
+    if d_step is not None:
+        with autocast(t.device, t.compute_dtype):
+            loss, stats = d_step(batch, t.cfg.train)
+        update(t.opt_d, loss, t.D, penalty)
+        ema_update(t.D_ema, t.D, min(t.cfg.train.ema_decay, (1 + t.step) / (10 + t.step)))
     if g_step is not None:
         with autocast(t.device, t.compute_dtype):
-            stats |= g_step(t.G, t.D, t.opt_g, batch, t.cfg.train, penalty)
+            loss, g_stats = g_step(batch, t.cfg.train)
+        update(t.opt_g, loss, t.G, penalty)
+        stats |= g_stats
     if t.history is not None:
         t.history["D"].update(t.D)
         t.history["G"].update(t.G)

@@ -1,7 +1,8 @@
-"""One function per training step: d_step / g_step(G, D, optimizer, batch, cfg, penalty) -> dict of losses.
+"""One function per training step: d_step / g_step(G, D, batch, cfg) -> (loss, dict of statistics).
 
-Modes differ only here; the trainer, config, checkpoints and logging are shared. `penalty(net)`
-is an extra loss term on the stepped network's weights (historical averaging), or None.
+Modes differ only here; the trainer, config, checkpoints and logging are shared. A step computes
+the loss of one network (D for d_step, G for g_step); `update` (in iteration.py) backpropagates it
+into that network alone and steps its optimizer.
 """
 from __future__ import annotations
 
@@ -25,8 +26,24 @@ class Batch:
     y_pseudo: torch.Tensor | None = None  # (B,) their pseudo-labels
 
 
-def _update(optimizer, loss, net, penalty=None):
-    """One optimizer step on `net`'s parameters only: autograd skips every other weight gradient."""
+class StepLoss(torch.nn.Module):
+    """One step as a module, `forward(batch, cfg) -> (loss, stats)`, registering only the network it
+    trains. This is what DistributedDataParallel wraps: it then sees one forward per backward and
+    averages that network's gradients; the other network is held, not registered."""
+
+    def __init__(self, step, G, D, trains: str):
+        super().__init__()
+        self.step = step
+        self.net = D if trains == "D" else G
+        object.__setattr__(self, "pair", (G, D))  # plain attribute: not a submodule
+
+    def forward(self, batch: Batch, cfg):
+        return self.step(*self.pair, batch, cfg)
+
+
+def update(optimizer, loss, net, penalty=None) -> None:
+    """One optimizer step on `net`'s parameters only: autograd skips every other weight gradient.
+    `penalty(net)` is an extra loss term on its weights (historical averaging), or None."""
     if penalty is not None:
         loss = loss + penalty(net)
     optimizer.zero_grad(set_to_none=True)
@@ -48,7 +65,7 @@ def _fake(G, n: int) -> torch.Tensor:
         return G(G.sample_z(n))  # (B, C, H, W)
 
 
-def ssl_d_step(G, D, opt_d, batch: Batch, cfg, penalty=None) -> dict:
+def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     """K+1 discriminator step on labelled, unlabelled and generated examples (and pseudo-labelled ones
     when self-training has selected some)."""
     x_fake = _fake(G, len(batch.x_unl))
@@ -63,52 +80,45 @@ def ssl_d_step(G, D, opt_d, batch: Batch, cfg, penalty=None) -> dict:
         loss_pseudo = supervised_loss(logits_pseudo[0], batch.y_pseudo)
         loss = loss + cfg.pseudo_label_weight * loss_pseudo
         stats["loss_pseudo"] = loss_pseudo.detach()
-    _update(opt_d, loss, D, penalty)
-    return stats
+    return loss, stats
 
 
-def feature_matching_g_step(G, D, opt_g, batch: Batch, cfg, penalty=None) -> dict:
+def feature_matching_g_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     """Generator step by feature matching on D's last hidden layer (the reference's semi-supervised G)."""
-    # D's weights keep requires_grad (so autocast casts each once, not per call); _update computes G's gradients only
+    # D's weights keep requires_grad (so autocast casts each once, not per call); `update` computes G's gradients only
     features_fake = D.features(G(G.sample_z(len(batch.x_unl2)))).float()  # (B, F)
     with torch.no_grad():
         features_real = D.features(batch.x_unl2).float()
     loss_gen = feature_matching_loss(features_real, features_fake)
-    _update(opt_g, loss_gen, G, penalty)
-    return {"loss_gen": loss_gen.detach()}
+    return loss_gen, {"loss_gen": loss_gen.detach()}
 
 
-def nonsaturating_g_step(G, D, opt_g, batch: Batch, cfg, penalty=None) -> dict:
+def nonsaturating_g_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     """Generator step on -log D(G(z)) (Goodfellow et al. 2014), D's real logit being lse of its logits."""
     loss_gen = generator_loss(real_logit(D(G(G.sample_z(len(batch.x_unl2)))).float()))
-    _update(opt_g, loss_gen, G, penalty)
-    return {"loss_gen": loss_gen.detach()}
+    return loss_gen, {"loss_gen": loss_gen.detach()}
 
 
-def gan_d_step(G, D, opt_d, batch: Batch, cfg, penalty=None) -> dict:
+def gan_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     """Unconditional GAN discriminator step: real (the unlabelled stream) against generated."""
     logits_real, logits_fake = d_logits(D, [batch.x_unl, _fake(G, len(batch.x_unl))])
     logit_real, logit_fake = real_logit(logits_real), real_logit(logits_fake)
     loss_d = discriminator_loss(logit_real, logit_fake, cfg.real_label)
-    _update(opt_d, loss_d, D, penalty)
-    return {"loss_d": loss_d.detach(), "d_real": torch.sigmoid(logit_real).mean().detach(),
-            "d_fake": torch.sigmoid(logit_fake).mean().detach()}
+    return loss_d, {"loss_d": loss_d.detach(), "d_real": torch.sigmoid(logit_real).mean().detach(),
+                    "d_fake": torch.sigmoid(logit_fake).mean().detach()}
 
 
-def supervised_d_step(G, D, opt_d, batch: Batch, cfg, penalty=None) -> dict:
+def supervised_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     """The labels-only baseline: the same D trained by cross-entropy on the labelled split alone."""
     logits = D(batch.x_lab).float()
     loss_lab = supervised_loss(logits, batch.y_lab)
-    _update(opt_d, loss_lab, D, penalty)
-    return {"loss_lab": loss_lab.detach(), "train_acc": (logits.argmax(1) == batch.y_lab).float().mean()}
+    return loss_lab, {"loss_lab": loss_lab.detach(), "train_acc": (logits.argmax(1) == batch.y_lab).float().mean()}
 
 
-def seg_adversary_step(G, D, opt_d, batch: Batch, cfg, penalty=None) -> dict:
+def seg_adversary_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     """Mode seg, G the segmenter and D the adversary (Luc et al. 2016): ground-truth (image, encoded label
     map) pairs against (image, segmenter softmax) pairs, on the unlabelled stream when
-    `train.adv_unlabelled`. Nothing to do when `train.adv_weight` is 0 (plain cross-entropy)."""
-    if cfg.adv_weight == 0:
-        return {}
+    `train.adv_unlabelled`. Not run when `train.adv_weight` is 0 (plain cross-entropy): see steps_for."""
     with torch.no_grad():
         probs_lab = G(batch.x_lab).float().softmax(1)  # (B, K, H, W)
         x_fake = batch.x_unl if cfg.adv_unlabelled else batch.x_lab
@@ -116,12 +126,11 @@ def seg_adversary_step(G, D, opt_d, batch: Batch, cfg, penalty=None) -> dict:
     real = torch.cat([batch.x_lab, encode_label_maps(batch.y_lab, probs_lab, cfg.label_map_tau)], 1)
     logit_real, logit_fake = (logit.squeeze(1) for logit in d_logits(D, [real, torch.cat([x_fake, probs_fake], 1)]))
     loss_d = discriminator_loss(logit_real, logit_fake, cfg.real_label)
-    _update(opt_d, loss_d, D, penalty)
-    return {"loss_d": loss_d.detach(), "d_real": torch.sigmoid(logit_real).mean().detach(),
-            "d_fake": torch.sigmoid(logit_fake).mean().detach()}
+    return loss_d, {"loss_d": loss_d.detach(), "d_real": torch.sigmoid(logit_real).mean().detach(),
+                    "d_fake": torch.sigmoid(logit_fake).mean().detach()}
 
 
-def segmenter_step(G, D, opt_g, batch: Batch, cfg, penalty=None) -> dict:
+def segmenter_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     """Mode seg: per-pixel cross-entropy on labelled canvases plus `adv_weight` times the non-saturating
     adversarial loss -log a(x, s(x)), also on unlabelled canvases when `train.adv_unlabelled`."""
     x_more = [batch.x_unl2] if cfg.adv_weight and cfg.adv_unlabelled else []
@@ -137,8 +146,7 @@ def segmenter_step(G, D, opt_g, batch: Batch, cfg, penalty=None) -> dict:
         loss_adv = generator_loss(D(torch.cat([x, logits.softmax(1)], 1)).float().squeeze(1))
         loss = loss + cfg.adv_weight * loss_adv
         stats["loss_adv"] = loss_adv.detach()
-    _update(opt_g, loss, G, penalty)
-    return stats
+    return loss, stats
 
 
 D_STEPS = {"ssl": ssl_d_step, "gan": gan_d_step, "supervised": supervised_d_step, "seg": seg_adversary_step}
@@ -148,6 +156,8 @@ DEFAULT_G_LOSS = {"ssl": "feature_matching", "gan": "nonsaturating", "supervised
 
 
 def steps_for(cfg):
-    """(d_step, g_step or None) for a TrainConfig; `g_loss: auto` is the mode's usual generator loss."""
+    """(d_step or None, g_step or None) for a TrainConfig; `g_loss: auto` is the mode's usual generator
+    loss. Mode seg with adv_weight 0 trains the segmenter (G) alone."""
     g_loss = DEFAULT_G_LOSS[cfg.mode] if cfg.g_loss == "auto" or cfg.mode == "supervised" else cfg.g_loss
-    return D_STEPS[cfg.mode], G_STEPS.get(g_loss)
+    d_step = None if cfg.mode == "seg" and cfg.adv_weight == 0 else D_STEPS[cfg.mode]
+    return d_step, G_STEPS.get(g_loss)

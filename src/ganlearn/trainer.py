@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from . import distributed
 from .checkpoint import check_same_config, load_checkpoint, save_checkpoint
 from .config import Config
 from .data import Dataset, Split, labelled_split, load_dataset
@@ -30,7 +31,7 @@ from .runlog import RunLog, new_run_dir
 from .scores import generate, reference_stats, score_images
 from .segdata import canvas_split
 from .segmentation import overlays, predict_label_maps, segmentation_scores
-from .steps import steps_for
+from .steps import StepLoss, steps_for
 from .techniques import HistoricalAverage
 
 N_SAMPLES = 100  # images in each sample grid
@@ -64,6 +65,7 @@ class Training:
     lr_scale: float = 1.0  # halved at each restart after a non-finite loss
     restarts: int = 0  # restarts after non-finite losses so far
     good_state: dict | None = None  # a copy of the last checkpointed state, to restart from
+    steps: tuple = (None, None)  # (D step, G step): steps.StepLoss modules (under DDP with torchrun), or None
     epoch: int = 0  # completed epochs
     iteration: int = 0  # iterations done in the current epoch
     step: int = 0  # iterations done in all
@@ -83,7 +85,7 @@ class Training:
                 "history": self.history.state_dict() if self.history is not None else {},
                 "pseudo_idx": self.pseudo_idx, "pseudo_y": self.pseudo_y,
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                "rng_cpu": torch.get_rng_state(),
+                "rng_cpu": torch.get_rng_state(), "rng_ranks": distributed.gather_rng_states(),
                 "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []}
 
     def load_state(self, state: dict) -> None:
@@ -96,7 +98,11 @@ class Training:
             self.pseudo_idx, self.pseudo_y = state["pseudo_idx"].to(self.device), state["pseudo_y"].to(self.device)
         self.elapsed = state["elapsed"]
         self.lr_scale, self.restarts = state.get("lr_scale", 1.0), state.get("restarts", 0)  # older checkpoints: none
-        torch.set_rng_state(state["rng_cpu"])
+        rank, size = distributed.world()
+        ranks = state.get("rng_ranks", [])  # every rank's generator (older checkpoints: rank 0's only)
+        torch.set_rng_state(ranks[rank] if len(ranks) == size else state["rng_cpu"])
+        if rank and len(ranks) != size:  # resumed with another number of processes: fresh streams
+            torch.manual_seed(self.cfg.train.seed + 7919 * rank + self.step)
         if self.device.type == "cuda" and state["rng_cuda"]:
             torch.cuda.set_rng_state_all(state["rng_cuda"])
 
@@ -120,7 +126,8 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     unlabelled = torch.from_numpy(np.sort(np.concatenate([split.labelled, split.unlabelled])))
     if len(unlabelled) < t.batch_size:
         raise ConfigError(f"train.batch_size {t.batch_size} exceeds the {len(unlabelled)} training images")
-    device = resolve_device(t.device)
+    device = distributed.init(resolve_device(t.device))
+    distributed.check_batch(t.batch_size)
     keep_freed_memory()
     G, D = (net.to(device) for net in build_models(cfg.model, data.image_shape, d_outputs(t.mode, data.n_classes)))
     x_train = torch.from_numpy(data.x_train).to(device)
@@ -131,12 +138,18 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     # saturated generator) from being blown up to full-size steps. fused: one kernel for all
     # parameters instead of ~6 passes over each (12% of a step on CPU; needs torch >= 2.4 there)
     adam = dict(lr=t.lr, betas=(t.beta1, 0.999), eps=t.adam_eps, fused=True)
+    rank = distributed.world()[0]
+    if rank:  # the same initial weights everywhere, then each rank its own noise and samples
+        torch.manual_seed(t.seed + 7919 * rank)
+    d_step, g_step = steps_for(t)
+    steps = tuple(distributed.wrap(StepLoss(step, G, D, trains), device) if step else None
+                  for step, trains in ((d_step, "D"), (g_step, "G")))
     return Training(cfg, data, split, device, G, D, D_ema,
                     torch.optim.Adam(G.parameters(), **adam), torch.optim.Adam(D.parameters(), **adam),
                     x_train, torch.from_numpy(data.y_train).to(device), unlabelled,
                     resolve_precision(t.precision, device),
                     torch.nn.ModuleDict({"G": HistoricalAverage(G), "D": HistoricalAverage(D)})
-                    if t.historical_averaging else None)
+                    if t.historical_averaging else None, steps=steps)
 
 
 @torch.no_grad()
@@ -285,10 +298,12 @@ def fit(t: Training, log: RunLog, verbose: bool = True) -> list[dict]:
                 _restart(t, e)
                 continue
             t.epoch, t.iteration = t.epoch + 1, 0
-            record = {"epoch": t.epoch, "step": t.step, **losses, **_evaluate_epoch(t), "elapsed": t.elapsed}
-            log.log_epoch(record, epoch_pictures(t))
+            main = distributed.is_main()  # the other ranks hold the same weights: rank 0 evaluates
+            record = {"epoch": t.epoch, "step": t.step, **losses, **(_evaluate_epoch(t) if main else {}),
+                      "elapsed": t.elapsed}
+            log.log_epoch(record, epoch_pictures(t) if main else None)
             _save(t, log)
-            if verbose:
+            if verbose and main:
                 tqdm.write(_describe(record, t.cfg.train.epochs))
             records.append(record)
     finally:
@@ -297,18 +312,22 @@ def fit(t: Training, log: RunLog, verbose: bool = True) -> list[dict]:
 
 
 def run(cfg: Config, name: str, resume: str | Path | None = None) -> Path:
-    """Train `cfg` in a new numbered run folder, or continue the run in folder `resume`."""
+    """Train `cfg` in a new numbered run folder, or continue the run in folder `resume`. Under torchrun
+    every rank trains; rank 0 alone makes and writes the folder."""
     state = None
     if resume is not None:
         run_dir = Path(resume)
         state = load_checkpoint(run_dir / "checkpoint.pt")
         check_same_config(state["config"], cfg.to_dict())
     t = build(cfg, load_dataset(cfg.data))
+    main = distributed.is_main()
     if state is not None:
         t.load_state(state)
-        print(f"resuming {run_dir} at epoch {t.epoch + 1}, iteration {t.iteration} (step {t.step})")
+        message = f"resuming {run_dir} at epoch {t.epoch + 1}, iteration {t.iteration} (step {t.step})"
     else:
-        run_dir = new_run_dir(cfg.train.out_dir, cfg.train.name or name)
-        print(f"run folder: {run_dir}")
-    fit(t, RunLog(run_dir))
+        run_dir = distributed.broadcast(new_run_dir(cfg.train.out_dir, cfg.train.name or name) if main else None)
+        message = f"run folder: {run_dir}"
+    if main:
+        print(message + (f" ({distributed.world()[1]} processes)" if distributed.world()[1] > 1 else ""))
+    fit(t, RunLog(run_dir if main else None))
     return run_dir

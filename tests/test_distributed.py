@@ -1,0 +1,64 @@
+"""Data-parallel training: 2 processes on CPU (gloo) launched by torchrun, against 1 process."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from ganlearn.checkpoint import load_checkpoint
+
+COMMON = ["-c", "digits_ssl", "--no-progress", "--set", "train.epochs=2", "--set", "train.iters_per_epoch=10"]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def train(nproc: int, out_dir, *args) -> subprocess.CompletedProcess:
+    launcher = ([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+                if nproc > 1 else [sys.executable])
+    result = subprocess.run([*launcher, "-m", "ganlearn.cli", "train", *COMMON, "--out-dir", str(out_dir), *args],
+                            capture_output=True, text=True, env=ENV, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
+    """Where every loss is a mean over examples and nothing is random per example (mode supervised,
+    no noise), averaging the two halves' gradients is the full batch's gradient: the weights agree to
+    float rounding (the two ranks sum in another order)."""
+    args = ["--mode", "supervised", "--set", "model.input_noise=0", "--set", "model.hidden_noise=0",
+            "--set", "train.precision=fp32"]  # bf16 rounds differently for a half batch
+    train(1, tmp_path / "one", *args)
+    train(2, tmp_path / "two", *args)
+    one = load_checkpoint(tmp_path / "one" / "000-digits_ssl" / "checkpoint.pt")
+    two = load_checkpoint(tmp_path / "two" / "000-digits_ssl" / "checkpoint.pt")
+    assert one["step"] == two["step"] == 20
+    for key, value in one["D"].items():
+        torch.testing.assert_close(two["D"][key], value, rtol=1e-4, atol=1e-5)
+    records = [json.loads(line) for line in (tmp_path / "two" / "000-digits_ssl" / "metrics.jsonl").read_text().splitlines()]
+    first = [json.loads(line) for line in (tmp_path / "one" / "000-digits_ssl" / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["test_acc"] == pytest.approx(first[-1]["test_acc"], abs=0.01)
+
+
+def test_semi_supervised_gan_under_torchrun_writes_once_and_resumes(tmp_path):
+    result = train(2, tmp_path)
+    assert result.stdout.count("run folder:") == 2  # rank 0's start and end lines; rank 1 prints nothing
+    assert [p.name for p in tmp_path.iterdir()] == ["000-digits_ssl"]  # one folder, by rank 0
+    run_dir = tmp_path / "000-digits_ssl"
+    state = load_checkpoint(run_dir / "checkpoint.pt")
+    assert len(state["rng_ranks"]) == 2 and not torch.equal(*state["rng_ranks"])  # each rank its own noise
+    subprocess_args = ["--resume", str(run_dir), "--set", "train.epochs=3"]
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    resumed = subprocess.run([*launcher, "-m", "ganlearn.cli", "train", "--no-progress", *subprocess_args],
+                             capture_output=True, text=True, env=ENV, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert load_checkpoint(run_dir / "checkpoint.pt")["epoch"] == 3
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2, 3] and all("test_acc" in r for r in records)
+
+
+def test_a_global_batch_that_does_not_split_is_refused(tmp_path):
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    result = subprocess.run([*launcher, "-m", "ganlearn.cli", "train", *COMMON, "--out-dir", str(tmp_path),
+                             "--set", "train.batch_size=49"], capture_output=True, text=True, env=ENV, timeout=300)
+    assert result.returncode != 0 and "must be divisible by the 2 processes" in result.stderr

@@ -82,7 +82,7 @@ def main() -> None:
              for name in args.precisions}
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
-    print(f"matmul peak GFLOP/s: " + ", ".join(f"{k} {v['step_layer']:.0f} ({n}x784x1000) / {v['square_2048']:.0f} (2048^3)"
+    print("matmul peak GFLOP/s: " + ", ".join(f"{k} {v['step_layer']:.0f} ({n}x784x1000) / {v['square_2048']:.0f} (2048^3)"
                                                for k, v in peaks.items()))
     print(f"{'precision':<9} {'img/s':>7} {'s/1000 img':>10} {'s/epoch':>8} {'vs port':>10} {'GFLOP/it':>8} "
           f"{'GFLOP/s':>8} {'% of mm peak':>12}")

@@ -103,7 +103,7 @@ def test_ground_truth_encoding():
 
 
 QUICK = ["train.progress=false", "data.canvas_size=48", "data.train_canvases=256", "data.test_canvases=64",
-         "model.width=8", "train.batch_size=16", "train.lr=0.003", "train.epochs=3"]
+         "model.width=8", "train.batch_size=16", "train.lr=0.003", "train.lr_decay_start=1.0", "train.epochs=3"]
 
 
 @pytest.mark.parametrize("adv_weight", [0.0, 0.1])

@@ -11,7 +11,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .config import Config, ModelConfig, TrainConfig
 from .data import Split, as_images, make_dataset
 from .runlog import RunLog
-from .trainer import build, fit, predict_logits
+from .monitor import predict_logits
+from .trainer import build, fit
 
 UNLABELLED = -1
 

@@ -20,7 +20,8 @@ from .plots import plot_confusion, save_grid
 from .runlog import CHECKPOINT
 from .scores import generate, reference_stats, score_images
 from .segmentation import overlays, predict_label_maps, segmentation_scores
-from .trainer import d_outputs, predict_logits
+from .monitor import predict_logits
+from .trainer import d_outputs
 
 
 def load_run(run_dir: str | Path, overrides: list[str] = ()):

@@ -20,22 +20,15 @@ from . import distributed
 from .checkpoint import check_same_config, load_checkpoint, save_checkpoint
 from .config import Config
 from .data import Dataset, Split, labelled_split, load_dataset
-from .iteration import epoch_orders, train_iteration
-from .domain import available as domain_classifiers
-from .domain import load_domain_classifier
 from .errors import ConfigError, NonFiniteLoss, TrainingError
 from .hardware import keep_freed_memory, resolve_device, resolve_precision
-from .metrics import accuracy
+from .iteration import epoch_orders, train_iteration
+from .monitor import describe, epoch_pictures, evaluate_epoch, select_pseudo_labels
 from .nets import build_models, data_dependent_init
 from .runlog import RunLog, new_run_dir
-from .scores import generate, reference_stats, score_images
 from .segdata import canvas_split
-from .segmentation import overlays, predict_label_maps, segmentation_scores
 from .steps import StepLoss, steps_for
 from .techniques import HistoricalAverage
-
-N_SAMPLES = 100  # images in each sample grid
-N_OVERLAYS = 16  # test examples in each overlay picture (mode seg)
 
 
 def _no_indices() -> torch.Tensor:
@@ -152,34 +145,6 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
                     if t.historical_averaging else None, steps=steps)
 
 
-@torch.no_grad()
-def predict_logits(D: torch.nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """(N, K) class logits of `D` in evaluation mode, for N >= 1 inputs."""
-    D.eval()
-    return torch.cat([D(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
-
-
-def accuracy_of(t: Training, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor) -> float:
-    """Accuracy of the EMA discriminator on a non-empty set."""
-    x = torch.as_tensor(x).to(t.device)
-    pred = predict_logits(t.D_ema, x, t.cfg.train.eval_batch_size).argmax(1).cpu().numpy()
-    return accuracy(torch.as_tensor(y).cpu().numpy(), pred)
-
-
-def epoch_pictures(t: Training) -> np.ndarray | None:
-    """The picture logged after each epoch: generator output for the run's fixed noise (N_SAMPLES, C, H, W);
-    in mode seg test images beside their true and predicted label maps (N_OVERLAYS, 3, H, 3W)."""
-    if t.cfg.train.mode == "seg":
-        x, y = t.data.x_test[:N_OVERLAYS], t.data.y_test[:N_OVERLAYS]
-        pictures = overlays(x, y, predict_label_maps(t.G, torch.from_numpy(x).to(t.device), N_OVERLAYS))
-    elif steps_for(t.cfg.train)[1] is not None:
-        pictures = generate(t.G, N_SAMPLES, seed=t.cfg.train.seed)
-    else:
-        return None
-    t.G.train()  # both left G in evaluation mode
-    return pictures
-
-
 def _save(t: Training, log: RunLog) -> None:
     """Checkpoint, and keep a copy in memory to restart from after a non-finite loss."""
     t.good_state = copy.deepcopy(t.state())  # state() holds the live weights: copy them
@@ -197,16 +162,6 @@ def _restart(t: Training, error: NonFiniteLoss) -> None:
     t.restarts, t.lr_scale = restarts, lr_scale
     tqdm.write(f"{error}: restarting from epoch {t.epoch + 1}, iteration {t.iteration} with the learning "
                f"rate times {lr_scale:g} (restart {restarts} of at most {t.cfg.train.nan_retries})")
-
-
-def select_pseudo_labels(t: Training) -> None:
-    """Self-training: the unlabelled images that the EMA discriminator assigns to one class with
-    probability >= train.pseudo_label_threshold become labelled examples (with that class) for the epoch."""
-    idx = torch.from_numpy(t.split.unlabelled).to(t.device)
-    probs = predict_logits(t.D_ema, t.x_train[idx], t.cfg.train.eval_batch_size).softmax(1)  # (N_unl, K)
-    confidence, classes = probs.max(1)
-    keep = confidence >= t.cfg.train.pseudo_label_threshold
-    t.pseudo_idx, t.pseudo_y = idx[keep], classes[keep]
 
 
 def _run_epoch(t: Training, log: RunLog) -> dict:
@@ -243,46 +198,6 @@ def _run_epoch(t: Training, log: RunLog) -> dict:
     return {k: v / max(count, 1) for k, v in sums.items()} | {"epoch_seconds": time.perf_counter() - epoch_start}
 
 
-def _sample_fid(t: Training) -> float:
-    """FID-style score of `train.score_samples` generated images against the test set (scores.py)."""
-    if t.scorer is None:
-        net, _ = load_domain_classifier(t.data.name)
-        t.scorer = net, reference_stats(net, t.data.x_test)
-    net, reference = t.scorer
-    images = generate(t.G, t.cfg.train.score_samples, seed=t.cfg.train.seed)
-    t.G.train()
-    return score_images(net, images, reference)["fid"]
-
-
-def _evaluate_epoch(t: Training) -> dict:
-    record, mode = {}, t.cfg.train.mode
-    if mode == "seg":  # the segmenter (G) on the test canvases
-        pred = predict_label_maps(t.G, torch.from_numpy(t.data.x_test).to(t.device), t.cfg.train.eval_batch_size)
-        scores = segmentation_scores(t.data.y_test, pred, t.data.classes)
-        return {"test_pixel_acc": scores["pixel_acc"], "test_miou": scores["miou"]}
-    if mode != "gan" and len(t.data.x_test):  # an unconditional D classifies nothing
-        record["test_acc"] = accuracy_of(t, t.data.x_test, t.data.y_test)
-    if mode != "gan" and len(t.split.val):
-        val = torch.from_numpy(t.split.val).to(t.device)
-        record["val_acc"] = accuracy_of(t, t.x_train[val], t.y_train[val])
-    if len(t.pseudo_idx):  # how many pseudo-labels, and how many right (a diagnostic: never used to train)
-        record["pseudo_labels"] = len(t.pseudo_idx)
-        record["pseudo_label_acc"] = (t.pseudo_y == t.y_train[t.pseudo_idx]).float().mean().item()
-    if mode != "supervised" and t.cfg.train.score_samples and t.data.name in domain_classifiers():
-        record["fid"] = _sample_fid(t)
-    return record
-
-
-def _describe(record: dict, epochs: int) -> str:
-    parts = [f"epoch {record['epoch']}/{epochs}"]
-    for k, v in record.items():
-        if k.endswith("_acc"):
-            parts.append(f"{k} {100 * v:.2f}%")
-        elif k.startswith(("loss", "d_")) or k in ("fid", "test_miou"):
-            parts.append(f"{k} {v:.4f}")
-    return "  ".join(parts + [f"{record['epoch_seconds']:.1f}s"])
-
-
 def fit(t: Training, log: RunLog, verbose: bool = True) -> list[dict]:
     """Train until `train.epochs`; after each epoch evaluate, log, then checkpoint (in that order, so a
     resumed run drops metrics newer than its checkpoint)."""
@@ -299,12 +214,12 @@ def fit(t: Training, log: RunLog, verbose: bool = True) -> list[dict]:
                 continue
             t.epoch, t.iteration = t.epoch + 1, 0
             main = distributed.is_main()  # the other ranks hold the same weights: rank 0 evaluates
-            record = {"epoch": t.epoch, "step": t.step, **losses, **(_evaluate_epoch(t) if main else {}),
+            record = {"epoch": t.epoch, "step": t.step, **losses, **(evaluate_epoch(t) if main else {}),
                       "elapsed": t.elapsed}
             log.log_epoch(record, epoch_pictures(t) if main else None)
             _save(t, log)
             if verbose and main:
-                tqdm.write(_describe(record, t.cfg.train.epochs))
+                tqdm.write(describe(record, t.cfg.train.epochs))
             records.append(record)
     finally:
         log.close()

@@ -15,7 +15,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from .errors import ConfigError
 from .losses import real_logit
-from .trainer import predict_logits
+from .monitor import predict_logits
 
 EMBED_METHODS = ("pca", "tsne", "umap")
 

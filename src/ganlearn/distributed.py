@@ -70,6 +70,15 @@ def broadcast(value):
     return box[0]
 
 
+def any_rank(flag: bool, device: torch.device) -> bool:
+    """Whether `flag` is true on any rank (a collective), so that every rank takes the same branch."""
+    if world()[1] == 1:
+        return flag
+    value = torch.tensor([float(flag)], device=device)  # nccl reduces CUDA tensors only
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def gather_rng_states() -> list[torch.Tensor]:
     """Every rank's CPU generator state, in rank order (a collective: all ranks must call it)."""
     state = torch.get_rng_state()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from .distributed import shard
+from .distributed import any_rank, shard
 from .errors import NonFiniteLoss
 from .hardware import autocast
 from .steps import Batch, update
@@ -95,6 +95,6 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
         t.history["G"].update(t.G)
     values = {k: float(v) for k, v in stats.items()} | {"lr": lr}
     bad = [k for k, v in values.items() if not math.isfinite(v)]
-    if bad:
-        raise NonFiniteLoss(f"non-finite {', '.join(bad)} at step {t.step + 1}")
+    if any_rank(bool(bad), t.device):  # every process restarts together (or none does)
+        raise NonFiniteLoss(f"non-finite {', '.join(bad) or 'loss on another process'} at step {t.step + 1}")
     return values

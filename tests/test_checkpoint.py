@@ -59,3 +59,24 @@ def test_resume_refuses_a_different_config():
     new["train"]["lr"] = 0.1
     with pytest.raises(CheckpointError, match=r"train.lr: 0.003 -> 0.1"):
         check_same_config(old, new)
+
+
+def test_exported_model_round_trip_and_bad_files(tmp_path, capsys):
+    from ganlearn.cli import main
+    from ganlearn.export import load_exported
+    assert main(["train", "-c", "digits_ssl", "--out-dir", str(tmp_path), "--no-progress", "--epochs", "1",
+                 "--set", "train.iters_per_epoch=5"]) == 0
+    run_dir = tmp_path / "000-digits_ssl"
+    assert main(["export", str(run_dir)]) == 0
+    cfg, G, D, classes = load_exported(run_dir / "model.safetensors")
+    state = load_checkpoint(run_dir / "checkpoint.pt")
+    assert cfg.model.d_hidden == [500, 250, 250] and classes == state["classes"]
+    assert all(torch.equal(D.state_dict()[k], v) for k, v in state["D_ema"].items())
+    assert all(torch.equal(G.state_dict()[k], v) for k, v in state["G"].items())
+    (tmp_path / "junk.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}")
+    with pytest.raises(CheckpointError, match="not a readable safetensors"):
+        load_exported(tmp_path / "junk.safetensors")
+    from safetensors.torch import save_file
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(CheckpointError, match="not a ganlearn model"):
+        load_exported(tmp_path / "other.safetensors")

@@ -1,4 +1,4 @@
-"""Command line: `ganlearn train | evaluate | sample | features | cluster | embed | anomaly | configs`.
+"""Command line: `ganlearn train | evaluate | sample | export | features | cluster | embed | anomaly | configs`.
 
 User mistakes (bad data, config, run folder) end with one line on stderr and exit status 2.
 """
@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, default=64, help="number of images")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--out", help="PNG path (default: RUN_DIR/sample.png)")
+
+    p = sub.add_parser("export", help="the run's networks as one safetensors file (loading it runs no code)")
+    p.add_argument("run_dir")
+    p.add_argument("-o", "--out", help="file path (default: RUN_DIR/model.safetensors)")
 
     _add_probe_parsers(sub)
     sub.add_parser("configs", help="list the built-in configs")
@@ -164,6 +168,11 @@ def cmd_anomaly(args) -> None:
     print(f"histograms: {report['histogram_png']}")
 
 
+def cmd_export(args) -> None:
+    from .export import export_run
+    print(f"model: {export_run(args.run_dir, args.out)}  (load with ganlearn.export.load_exported)")
+
+
 def cmd_sample(args) -> None:
     from .evaluate import sample_run
     print(f"samples: {sample_run(args.run_dir, args.n, args.seed, args.out)}")
@@ -176,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(config_mod.builtin_configs()))
         else:
             {"train": cmd_train, "evaluate": cmd_evaluate, "sample": cmd_sample, "features": cmd_features,
-             "cluster": cmd_cluster, "embed": cmd_embed, "anomaly": cmd_anomaly}[args.command](args)
+             "cluster": cmd_cluster, "embed": cmd_embed, "anomaly": cmd_anomaly,
+             "export": cmd_export}[args.command](args)
     except GanlearnError as e:
         print(f"ganlearn: error: {e}", file=sys.stderr)
         return 2

@@ -1,0 +1,52 @@
+"""Exported models: the generator and the EMA discriminator (or segmenter and adversary) of a run as
+one safetensors file, whose metadata carries the config, classes and image shape. Loading such a
+file reads tensors and strings only, so a model from someone else can never run code."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+
+from . import config as config_mod
+from .errors import CheckpointError
+from .evaluate import load_run, restore_models
+
+
+def export_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write RUN_DIR's models to `out` (default RUN_DIR/model.safetensors)."""
+    cfg, state = load_run(run_dir)
+    G, D = restore_models(cfg, state, torch.device("cpu"))
+    tensors = {f"G.{k}": v.contiguous() for k, v in G.state_dict().items()}
+    tensors |= {f"D.{k}": v.contiguous() for k, v in D.state_dict().items()}
+    metadata = {"format": "ganlearn-model-1", "config": json.dumps(cfg.to_dict()),
+                "classes": json.dumps(state["classes"]), "image_shape": json.dumps(state["image_shape"])}
+    out = Path(out) if out else Path(run_dir) / "model.safetensors"
+    save_file(tensors, str(out), metadata=metadata)
+    return out
+
+
+def load_exported(path: str | Path, device: str = "cpu"):
+    """(config, G, D, classes) from an exported file, the networks in evaluation mode."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"exported model not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+        tensors = load_file(str(path), device=device)
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({e})") from None
+    if metadata.get("format") != "ganlearn-model-1":
+        raise CheckpointError(f"{path} is a safetensors file but not a ganlearn model")
+    try:
+        cfg = config_mod.from_dict(json.loads(metadata["config"]))
+        state = {"classes": json.loads(metadata["classes"]), "image_shape": json.loads(metadata["image_shape"]),
+                 "G": {k[2:]: v for k, v in tensors.items() if k.startswith("G.")},
+                 "D_ema": {k[2:]: v for k, v in tensors.items() if k.startswith("D.")}}
+        G, D = restore_models(cfg, state, torch.device(device))
+    except (KeyError, TypeError, json.JSONDecodeError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: inconsistent ganlearn model ({str(e).splitlines()[0]})") from None
+    return cfg, G, D, state["classes"]

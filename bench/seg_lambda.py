@@ -26,9 +26,10 @@ def main() -> None:
     p.add_argument("--lambdas", type=float, nargs="+", default=[0.0, 0.01, 0.1])
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--label-rate", type=float, default=0.1)
+    p.add_argument("--set", action="append", default=[], help="extra config override for every run")
     args = p.parse_args()
     common = [f"data.data_dir={args.data_dir}", "data.download=false", "train.progress=false",
-              f"train.epochs={args.epochs}", f"data.label_rate={args.label_rate}"]
+              f"train.epochs={args.epochs}", f"data.label_rate={args.label_rate}", *args.set]
     train = load_dataset(config.load("mnist_seg", common)[0].data)
     source = load_mnist("mnist", args.data_dir, download=False)
     x_val, y_val, _ = make_canvases(source.x_train, source.y_train, 1000, seed=VALIDATION_SEED)

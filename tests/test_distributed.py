@@ -62,3 +62,18 @@ def test_a_global_batch_that_does_not_split_is_refused(tmp_path):
     result = subprocess.run([*launcher, "-m", "ganlearn.cli", "train", *COMMON, "--out-dir", str(tmp_path),
                              "--set", "train.batch_size=49"], capture_output=True, text=True, env=ENV, timeout=300)
     assert result.returncode != 0 and "must be divisible by the 2 processes" in result.stderr
+
+
+@pytest.mark.parametrize("mode_args", [
+    ["--mode", "gan", "--set", "model.minibatch_kernels=8"],  # a batch-dependent D: separate forwards
+    ["-c", "mnist_seg", "--set", "data.train_canvases=64", "--set", "data.test_canvases=16",
+     "--set", "data.canvas_size=48", "--set", "model.width=8", "--set", "train.batch_size=8",
+     "--set", "train.adv_unlabelled=true"],
+], ids=["gan", "seg"])
+def test_every_mode_trains_under_torchrun(tmp_path, mode_args, data_dir):
+    args = mode_args + (["--data-dir", str(data_dir)] if "mnist_seg" in mode_args else [])
+    train(2, tmp_path, *args)  # a second -c (mnist_seg) replaces COMMON's digits_ssl
+    (run_dir,) = tmp_path.iterdir()
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2]
+    assert ("test_miou" in records[-1]) == ("mnist_seg" in args)

@@ -24,7 +24,7 @@ from ganlearn import config
 from ganlearn.data import load_dataset
 from ganlearn.plots import save_grid
 from ganlearn.runlog import RunLog
-from ganlearn.segmentation import overlays, predict_label_maps
+from ganlearn.monitor import epoch_pictures
 from ganlearn.trainer import build, fit
 
 SETTINGS = {  # key (file names, --settings) -> (description, overrides)
@@ -41,9 +41,8 @@ def one_run(overrides: list[str], data, picture: Path | None) -> dict:
     start = time.perf_counter()
     t = build(cfg, data)
     records = fit(t, RunLog(None), verbose=False)
-    if picture is not None:
-        x, y = data.x_test[:16], data.y_test[:16]
-        save_grid(overlays(x, y, predict_label_maps(t.G, torch.from_numpy(x), 16)), picture, nrow=4)
+    if picture is not None:  # the trainer's own per-epoch overlay picture
+        save_grid(epoch_pictures(t), picture, nrow=4)
     return {"overrides": overrides, "seconds": time.perf_counter() - start, "miou": records[-1]["test_miou"],
             "pixel_acc": records[-1]["test_pixel_acc"], "miou_per_epoch": [r["test_miou"] for r in records]}
 

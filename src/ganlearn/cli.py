@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="test accuracy, confusion matrix and sample scores of a run (mIoU in mode seg)")
     p.add_argument("run_dir")
     p.add_argument("-n", "--samples", type=int, default=10_000, help="generated images to score")
+    p.add_argument("--inception-weights", metavar="FILE",
+                   help="also the standard FID, with torch-fidelity and these Inception-v3 weights (never downloaded)")
     _add_data_flags(p)
 
     p = sub.add_parser("sample", help="a grid of generated images from a run")
@@ -119,7 +121,7 @@ def cmd_train(args) -> None:
 
 def cmd_evaluate(args) -> None:
     from .evaluate import evaluate_run
-    report = evaluate_run(args.run_dir, _overrides(args), args.samples)
+    report = evaluate_run(args.run_dir, _overrides(args), args.samples, args.inception_weights)
     if "miou" in report:
         print(f"segmentation of {report['n_test']} test images: pixel accuracy {100 * report['pixel_acc']:.2f}%, "
               f"mean IoU {report['miou']:.4f}\nper-class IoU: "
@@ -134,6 +136,10 @@ def cmd_evaluate(args) -> None:
               f"(test accuracy {100 * clf['test_accuracy']:.2f}%); real training images give the floor:")
         for key in ("fid", "inception_score", "coverage_kl"):
             print(f"  {key:<16} {report['samples'][key]:8.3f}   real: {report['real_train_floor'][key]:8.3f}")
+    if "inception_fid" in report:
+        fid = report["inception_fid"]
+        print(f"standard FID (Inception-v3, torch-fidelity) of {report['n_samples']} samples: {fid['samples']:.3f}"
+              f"   real: {fid['real_train_floor']:.3f}")
     print(f"report: {report['report_json']}")
 
 

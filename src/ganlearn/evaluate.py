@@ -13,6 +13,7 @@ from .data import load_dataset
 from .domain import available as domain_classifiers
 from .domain import load_domain_classifier
 from .errors import GanlearnError
+from .fidelity import check_inception_weights, inception_fid
 from .hardware import resolve_device
 from .metrics import accuracy, confusion_matrix
 from .nets import build_models
@@ -62,24 +63,35 @@ def _segmentation_report(cfg, segmenter, data, run_dir: Path, device, n_overlays
             "overlays_png": str(save_grid(picture, run_dir / "overlays.png", nrow=4))}
 
 
-def _sample_report(cfg, G, data, n_samples: int) -> dict:
-    """Scores of n_samples generated images, and of as many real training images (the floor), against
-    the test set's features under the shipped domain classifier."""
+def _sample_report(data, fake: np.ndarray, real: np.ndarray) -> dict:
+    """Scores of generated images, and of as many real training images (the floor), against the test
+    set's features under the shipped domain classifier."""
     net, record = load_domain_classifier(data.name)
     reference = reference_stats(net, data.x_test)
-    rng = np.random.default_rng(0)
-    real = data.x_train[rng.choice(len(data.x_train), min(n_samples, len(data.x_train)), replace=False)]
-    return {"samples": score_images(net, generate(G, n_samples, seed=0), reference),
-            "real_train_floor": score_images(net, real, reference), "n_samples": n_samples,
+    return {"samples": score_images(net, fake, reference), "real_train_floor": score_images(net, real, reference),
             "domain_classifier": {"dataset": record["dataset"], "test_accuracy": record["test_accuracy"]}}
 
 
-def evaluate_run(run_dir: str | Path, overrides: list[str] = (), n_samples: int = 10_000) -> dict:
+def _inception_report(data, fake: np.ndarray, real: np.ndarray, weights) -> dict:
+    """Standard FID of the generated and of the real training images against the test set."""
+    return {"inception_fid": {"samples": inception_fid(fake, data.x_test, weights),
+                              "real_train_floor": inception_fid(real, data.x_test, weights)}}
+
+
+def evaluate_run(run_dir: str | Path, overrides: list[str] = (), n_samples: int = 10_000,
+                 inception_weights: str | Path | None = None) -> dict:
     """Evaluate a run: test accuracy and confusion matrix (confusion.png) of the EMA discriminator for
-    classifier modes; pixel accuracy and IoU of the segmenter (overlays.png) in mode seg; FID-style, Inception-Score-style and class-coverage scores of the generator where
-    a domain classifier ships for the data set. Writes evaluation.json into the run folder."""
+    classifier modes; pixel accuracy and IoU of the segmenter (overlays.png) in mode seg; FID-style,
+    Inception-Score-style and class-coverage scores of the generator where a domain classifier ships
+    for the data set, and the standard FID where `inception_weights` is given (fidelity.py).
+    Writes evaluation.json into the run folder."""
     run_dir = Path(run_dir)
     cfg, state = load_run(run_dir, overrides)
+    scores_samples = cfg.train.mode in ("ssl", "gan")
+    if inception_weights is not None:
+        check_inception_weights(inception_weights)  # before any work
+        if not scores_samples:
+            raise GanlearnError(f"{run_dir} was trained in mode '{cfg.train.mode}': no generator to score with Inception")
     data = load_dataset(cfg.data)
     device = resolve_device(cfg.train.device)
     G, D = restore_models(cfg, state, device)
@@ -88,8 +100,14 @@ def evaluate_run(run_dir: str | Path, overrides: list[str] = (), n_samples: int 
         report |= _segmentation_report(cfg, G, data, run_dir, device)
     elif cfg.train.mode != "gan":
         report |= _classification_report(cfg, D, data, run_dir, device)
-    if cfg.train.mode in ("ssl", "gan") and data.name in domain_classifiers():
-        report |= _sample_report(cfg, G, data, n_samples)
+    has_domain = data.name in domain_classifiers()
+    if scores_samples and (has_domain or inception_weights is not None):
+        rng = np.random.default_rng(0)
+        real = data.x_train[rng.choice(len(data.x_train), min(n_samples, len(data.x_train)), replace=False)]
+        fake = generate(G, n_samples, seed=0)
+        report["n_samples"] = n_samples
+        report |= _sample_report(data, fake, real) if has_domain else {}
+        report |= _inception_report(data, fake, real, inception_weights) if inception_weights is not None else {}
     report["report_json"] = str(run_dir / "evaluation.json")
     Path(report["report_json"]).write_text(json.dumps(report, indent=1))
     return report

@@ -37,7 +37,7 @@ def test_weights_that_are_not_a_plain_state_dict_are_refused(tmp_path, weights, 
     with pytest.raises(GanlearnError, match="not found"):
         check_inception_weights(tmp_path / "missing.pth")
     (tmp_path / "evil.pth").write_bytes(pickle.dumps({"w": _RunsCode()}))
-    with pytest.raises(GanlearnError, match="not a plain PyTorch state dict"):
+    with pytest.raises(GanlearnError, match="Inception weights file|could run code"):
         check_inception_weights(tmp_path / "evil.pth")
     assert "this ran" not in capsys.readouterr().out
     torch.save({"w": [1, 2]}, tmp_path / "list.pth")

@@ -31,20 +31,26 @@ def save_checkpoint(path: str | Path, state: dict) -> None:
                               f"the previous checkpoint is unchanged") from None
 
 
-def load_checkpoint(path: str | Path) -> dict:
-    """Load tensors and plain data only: a file that would run code when unpickled is refused."""
+def load_plain(path: str | Path, what: str = "checkpoint"):
+    """torch.load of tensors and plain data only: a file that would run code when unpickled is refused
+    with a one-line error that calls it `what`."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
+        raise CheckpointError(f"{what} not found: {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         if "global" in str(e).lower():  # the weights-only unpickler met a class or function reference
             raise CheckpointError(f"refusing to load {path}: it holds objects other than tensors and "
                                   f"plain data, which could run code") from None
-        raise CheckpointError(f"{path} is not a readable checkpoint (not a torch file)") from None
+        raise CheckpointError(f"{path} is not a readable {what} (not a torch file)") from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path} is not a readable checkpoint ({str(e).splitlines()[0]})") from None
+        raise CheckpointError(f"{path} is not a readable {what} ({str(e).splitlines()[0]})") from None
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """A ganlearn checkpoint (a dict with its config), loaded by `load_plain`."""
+    state = load_plain(path)
     if not isinstance(state, dict) or "config" not in state:
         raise CheckpointError(f"{path} is not a ganlearn checkpoint")
     return state

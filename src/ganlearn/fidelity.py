@@ -5,7 +5,7 @@ the standard FID, so `ganlearn evaluate RUN --inception-weights FILE` adds it th
 (`pip install 'ganlearn[fidelity]'`; it needs torchvision). Nothing is downloaded: the weights are the
 file torch-fidelity would fetch (weights-inception-2015-12-05-6726825d.pth), given by path.
 torch-fidelity loads that file with `weights_only=False`, which can run code; so it is first loaded
-here with `weights_only=True` and refused unless it is a plain dict of tensors.
+here with `weights_only=True` (checkpoint.load_plain) and refused unless it is a dict of tensors.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .checkpoint import load_plain
 from .errors import GanlearnError
 
 
@@ -33,17 +34,10 @@ class _Uint8Images(torch.utils.data.Dataset):
 
 def check_inception_weights(path: str | Path) -> Path:
     """The path, once its file loads with weights_only=True as a dict of tensors; else a one-line error."""
-    path = Path(path)
-    if not path.is_file():
-        raise GanlearnError(f"Inception weights not found: {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # a pickle with code in it, a truncated file, not a torch file at all
-        raise GanlearnError(f"{path} is not a plain PyTorch state dict (refused, not run): "
-                            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    state = load_plain(path, "Inception weights file")
     if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
         raise GanlearnError(f"{path} is not a state dict of tensors")
-    return path
+    return Path(path)
 
 
 def inception_fid(generated: np.ndarray, real: np.ndarray, weights: str | Path) -> float:

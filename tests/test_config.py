@@ -39,6 +39,13 @@ def test_label_rate_replaces_the_default_count():
         config.load(None, ["data.label_rate=0.2", "data.labels_per_class=10"])
 
 
+def test_entropy_weight_is_for_mode_ssl_and_not_negative():
+    assert config.load(None, ["train.entropy_weight=0.1"])[0].train.entropy_weight == 0.1
+    for bad in (["train.entropy_weight=-1"], ["train.entropy_weight=0.1", "train.mode=gan"]):
+        with pytest.raises(ConfigError, match="train.entropy_weight"):
+            config.load(None, bad)
+
+
 def test_bad_files(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         config.load(str(tmp_path / "missing.yaml"))

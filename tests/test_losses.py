@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from ganlearn.losses import (discriminator_loss, feature_matching_loss, generator_loss,
+from ganlearn.losses import (conditional_entropy, discriminator_loss, feature_matching_loss, generator_loss,
                              kplus1_unlabelled_loss, real_logit, supervised_loss)
 
 
@@ -63,3 +63,11 @@ def test_feature_matching_hand_computed():
     fake = torch.tensor([[0.0, 0.0], [0.0, 2.0]])  # mean (0, 1)
     assert feature_matching_loss(real, fake).item() == pytest.approx(4.0)
     assert feature_matching_loss(real, real).item() == 0.0
+
+
+def test_conditional_entropy_hand_computed():
+    uniform, certain = torch.zeros(2, 4), torch.tensor([[1000.0, 0.0, 0.0, 0.0]])
+    assert conditional_entropy(uniform).item() == pytest.approx(math.log(4))
+    assert conditional_entropy(certain).item() == pytest.approx(0.0, abs=1e-6)  # no NaN from 0 log 0
+    p = torch.tensor([0.5, 0.25, 0.25])
+    assert conditional_entropy(p.log()[None]).item() == pytest.approx(1.5 * math.log(2))

@@ -56,3 +56,15 @@ def test_steps_under_bf16_autocast_give_fp32_losses_and_learn():
     assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in (*d_stats.values(), *g_stats.values()))
     assert all(p.dtype == torch.float32 for p in (*G.parameters(), *D.parameters()))  # weights stay fp32
     assert not same(params(D), d_before)
+
+
+def test_entropy_term_makes_d_confident_on_unlabelled_data():
+    """With only the entropy term weighted up, D's class distribution on unlabelled images sharpens."""
+    G, D, _, opt_d, batch = setup()
+    cfg = TrainConfig(entropy_weight=10.0)
+    _, first = ssl_d_step(G, D, batch, cfg)
+    for _ in range(30):
+        update(opt_d, *ssl_d_step(G, D, batch, cfg)[:1], D)
+    _, last = ssl_d_step(G, D, batch, cfg)
+    assert last["entropy_unl"] < 0.5 * first["entropy_unl"]
+    assert "entropy_unl" not in ssl_d_step(G, D, batch, TrainConfig())[1]  # off by default

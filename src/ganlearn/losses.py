@@ -38,6 +38,13 @@ def kplus1_unlabelled_loss(logits_unl: torch.Tensor, logits_fake: torch.Tensor, 
     return discriminator_loss(real_logit(logits_unl), real_logit(logits_fake), real_label)
 
 
+def conditional_entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Mean entropy of p(y | x, real) = softmax over the K class logits: the term Bad GAN (Dai et al.
+    2017) adds on unlabelled data so that D's decision boundaries avoid the data (Grandvalet & Bengio 2005)."""
+    log_p = logits.log_softmax(dim=1)
+    return -(log_p.exp() * log_p).sum(1).mean()
+
+
 def generator_loss(logit_fake: torch.Tensor) -> torch.Tensor:
     """Non-saturating generator loss: -E log D(G(z)) = E softplus(-logit)."""
     return F.softplus(-logit_fake).mean()

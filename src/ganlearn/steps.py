@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import (discriminator_loss, encode_label_maps, feature_matching_loss, generator_loss,
+from .losses import (conditional_entropy, discriminator_loss, encode_label_maps, feature_matching_loss, generator_loss,
                      kplus1_unlabelled_loss, real_logit, segmentation_loss, supervised_loss)
 from .metrics import IGNORE
 from .techniques import batch_dependent
@@ -76,6 +76,10 @@ def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     loss = loss_lab + cfg.unlabelled_weight * loss_unl
     stats = {"loss_lab": loss_lab.detach(), "loss_unl": loss_unl.detach(),
              "train_acc": (logits_lab.argmax(1) == batch.y_lab).float().mean()}
+    if cfg.entropy_weight:
+        entropy = conditional_entropy(logits_unl)
+        loss = loss + cfg.entropy_weight * entropy
+        stats["entropy_unl"] = entropy.detach()
     if logits_pseudo:
         loss_pseudo = supervised_loss(logits_pseudo[0], batch.y_pseudo)
         loss = loss + cfg.pseudo_label_weight * loss_pseudo

@@ -56,8 +56,8 @@ def main() -> None:
             start = time.perf_counter()
             records = run_one(args.config, base + [f"train.seed={seed}", f"train.mode={mode}"], data)
             runs.append({"seed": seed, "mode": mode, "wall_seconds": time.perf_counter() - start,
-                         "epochs": [{k: r[k] for k in ("epoch", "test_acc", "epoch_seconds", "elapsed")}
-                                    for r in records]})
+                         "epochs": [{k: r[k] for k in ("epoch", "val_acc", "test_acc", "epoch_seconds", "elapsed")
+                                     if k in r} for r in records]})
 
     print(f"\n{args.config}: {cfg.data.labels_per_class or cfg.data.label_rate} labels per class "
           f"(rate), {args.epochs} epochs, seeds {args.seeds}, torch {torch.__version__}, "

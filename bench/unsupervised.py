@@ -6,8 +6,8 @@ For each data set: a GAN (`{dataset}_dcgan`, mode gan: no label is read) trained
 training split; k-means (k = 10) on its D features of the test split against raw pixels and PCA of
 pixels (NMI, ARI, Hungarian accuracy); PCA and t-SNE maps of the D features (PNG). Then, for each
 held-out class, a GAN trained on the other classes only, and the AUROC of anomaly scores for the
-held-out class's test images: D's -log p(real | x), and 5-NN distance in D features, pixels and
-PCA of pixels. Prints tables and writes JSON.
+held-out class's test images: D's -log p(real | x), and 5-NN distance (Euclidean and cosine) in D
+features, pixels and PCA of pixels. Prints tables and writes JSON.
 """
 from __future__ import annotations
 

@@ -163,8 +163,12 @@ def plot_embedding(points: np.ndarray, labels: np.ndarray, class_names: list[str
 def plot_score_histograms(scores: dict[str, tuple[np.ndarray, np.ndarray]], out: str | Path) -> Path:
     """One histogram panel per anomaly score: its values on normal and on anomalous test images."""
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(scores), figsize=(4 * len(scores), 3.2), squeeze=False)
-    for ax, (name, (normal, anomalous)) in zip(axes[0], scores.items()):
+    cols = min(len(scores), 4)
+    rows = -(-len(scores) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
+    for ax in axes.flat[len(scores):]:
+        ax.axis("off")
+    for ax, (name, (normal, anomalous)) in zip(axes.flat, scores.items()):
         bins = np.histogram_bin_edges(np.concatenate([normal, anomalous]), bins=50)
         ax.hist(normal, bins, alpha=0.6, density=True, label="normal")
         ax.hist(anomalous, bins, alpha=0.6, density=True, label="held-out classes")

@@ -77,7 +77,7 @@ def embed_run(run_dir, method: str = "pca", split: str = "test", n: int = 2000, 
 
 def anomaly_run(run_dir, k: int = 5, n_normal: int = 10_000, overrides=()) -> dict:
     """AUROC of anomaly scores for the test images of the classes the run was trained without:
-    D's -log p(real | x), and k-NN distance in D features, pixels and PCA of pixels."""
+    D's -log p(real | x), and k-NN distance (Euclidean and cosine) in D features, pixels and PCA of pixels."""
     cfg, data, D = _load(run_dir, overrides, "anomaly")
     held_out = cfg.data.exclude_classes
     if not held_out:
@@ -90,7 +90,9 @@ def anomaly_run(run_dir, k: int = 5, n_normal: int = 10_000, overrides=()) -> di
     normal_reps = {"D features": d_features(D, normal), **baselines(normal)}
     test_reps = {"D features": d_features(D, x), **baselines(x)}
     scores = {"D output": d_anomaly_scores(D, x)}
-    scores |= {f"{k}-NN, {name}": knn_anomaly_scores(normal_reps[name], test_reps[name], k) for name in test_reps}
+    for metric, label in (("euclidean", ""), ("cosine", " cosine")):
+        scores |= {f"{k}-NN{label}, {name}": knn_anomaly_scores(normal_reps[name], test_reps[name], k, metric)
+                   for name in test_reps}
     report = {"run": str(run_dir), "held_out": held_out, "n_test": len(x), "n_anomalies": int(is_anomaly.sum()),
               "auroc": {name: auroc(is_anomaly, s) for name, s in scores.items()},
               "histogram_png": str(Path(run_dir) / "anomaly_scores.png")}

@@ -90,8 +90,14 @@ def embed_2d(x: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     raise ConfigError(f"unknown embedding method '{method}'; choose one of {', '.join(EMBED_METHODS)}")
 
 
-def knn_anomaly_scores(normal: np.ndarray, x: np.ndarray, k: int = 5) -> np.ndarray:
-    """Mean Euclidean distance from each row of x to its k nearest rows of `normal`."""
+def knn_anomaly_scores(normal: np.ndarray, x: np.ndarray, k: int = 5, metric: str = "euclidean") -> np.ndarray:
+    """Mean distance from each row of x to its k nearest rows of `normal`. metric "cosine" compares
+    directions only (rows scaled to unit length first): the scale of a feature vector, which varies
+    with stroke thickness and contrast, then does not count as distance."""
+    if metric == "cosine":
+        normal, x = (a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12) for a in (normal, x))
+    elif metric != "euclidean":
+        raise ConfigError(f"unknown k-NN metric '{metric}'; choose euclidean or cosine")
     return NearestNeighbors(n_neighbors=k).fit(normal).kneighbors(x)[0].mean(1)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from .errors import DataError
 from .idx import read_idx
+from .imagefiles import read_class_folders
 
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
@@ -35,7 +36,6 @@ SOURCES = {  # official files and their published digests (same file names for b
         digests=["md5:8d4fb7e6c68d591d4c3dfef9ec88bf0d", "md5:25c81989df183df01b3e8a0aad5dffbe",
                  "md5:bef4ecab320f06d8554ea6380940ec79", "md5:bb300cfdad3c16e7a12a480ee83cd310"]),
 }
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 @dataclass
@@ -218,44 +218,18 @@ def _reorder(split):
     return x_tr, y_tr, x_te, y_te
 
 
-def _read_class_folders(root: Path) -> tuple[list[np.ndarray], list[int], list[str]]:
-    from PIL import Image, UnidentifiedImageError
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
-    if not classes:
-        raise DataError(f"{root}: expected one sub-folder per class, found none")
-    images, labels, first = [], [], None
-    for label, name in enumerate(classes):
-        for file in sorted((root / name).iterdir()):
-            if file.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            try:
-                with Image.open(file) as im:
-                    mode = "L" if im.mode in ("1", "L", "I", "I;16", "F") else "RGB"
-                    arr = np.asarray(im.convert(first[1] if first else mode))
-            except (UnidentifiedImageError, OSError) as e:
-                raise DataError(f"{file}: not a readable image ({e})") from None
-            first = first or (arr.shape, mode, file)
-            if arr.shape != first[0]:
-                raise DataError(f"{file}: size {arr.shape} differs from {first[2]} {first[0]}")
-            images.append(arr)
-            labels.append(label)
-    if not images:
-        raise DataError(f"{root}: no PNG or JPEG images in the class folders")
-    return images, labels, classes
-
-
 def load_image_folder(path: str) -> Dataset:
     """PNG/JPEG images in one sub-folder per class; `train/` and `test/` sub-folders if present."""
     root = Path(path)
     if not root.is_dir():
         raise DataError(f"image folder does not exist: {root}")
     if (root / "train").is_dir() and (root / "test").is_dir():
-        x, y, classes = _read_class_folders(root / "train")
-        x_te, y_te, test_classes = _read_class_folders(root / "test")
+        x, y, classes = read_class_folders(root / "train")
+        x_te, y_te, test_classes = read_class_folders(root / "test")
         if test_classes != classes:
             raise DataError(f"{root}: train classes {classes} differ from test classes {test_classes}")
         return make_dataset(root.name, np.stack(x), y, np.stack(x_te), y_te, classes)
-    x, y, classes = _read_class_folders(root)
+    x, y, classes = read_class_folders(root)
     return make_dataset(root.name, *_reorder(holdout(np.stack(x), np.array(y))), classes=classes)
 
 

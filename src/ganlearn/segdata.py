@@ -19,8 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import IMAGE_SUFFIXES, Dataset, Split, as_images, load_mnist
+from .data import Dataset, Split, as_images, load_mnist
 from .errors import DataError
+from .imagefiles import image_files, read_image, read_label_map
 from .metrics import IGNORE
 
 OBJECT_THRESHOLD = 0.2  # an object pixel brighter than this is labelled with the object's class
@@ -86,24 +87,13 @@ def load_canvases(cfg) -> Dataset:
     return Dataset(cfg.dataset, x_train, y_train, x_test, y_test, ["background"] + source.classes)
 
 
-def _read_png(path: Path, label: bool) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-    try:
-        with Image.open(path) as im:
-            if label and im.mode not in ("L", "P", "I", "I;16"):
-                raise DataError(f"{path}: a label map must be a single-channel (L or P) PNG, got mode {im.mode}")
-            return np.asarray(im if label else im.convert("L" if im.mode in ("1", "L", "I", "I;16", "F") else "RGB"))
-    except (UnidentifiedImageError, OSError) as e:
-        raise DataError(f"{path}: not a readable image ({e})") from None
-
-
 def read_pairs(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     """Images in folder/images and label maps (PNG, same file stem) in folder/labels, all the same size."""
     images_dir, labels_dir = folder / "images", folder / "labels"
     for d in (images_dir, labels_dir):
         if not d.is_dir():
             raise DataError(f"{folder}: expected sub-folders images/ and labels/ (missing {d.name}/)")
-    files = sorted(p for p in images_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files(images_dir)
     if not files:
         raise DataError(f"{images_dir}: no PNG or JPEG images")
     images, maps = [], []
@@ -111,7 +101,7 @@ def read_pairs(folder: Path) -> tuple[np.ndarray, np.ndarray]:
         label_file = labels_dir / f"{f.stem}.png"
         if not label_file.is_file():
             raise DataError(f"{f}: no label map {label_file}")
-        image, label_map = _read_png(f, label=False), _read_png(label_file, label=True)
+        image, label_map = read_image(f), read_label_map(label_file)
         if image.shape[:2] != label_map.shape:
             raise DataError(f"{f.name}: image is {image.shape[1]}x{image.shape[0]} but its label map is "
                             f"{label_map.shape[1]}x{label_map.shape[0]}")

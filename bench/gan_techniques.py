@@ -64,6 +64,40 @@ def ssl_run(name: str, overrides: list[str], data) -> dict:
             "test_acc": records[-1]["test_acc"], "test_acc_per_epoch": [r["test_acc"] for r in records]}
 
 
+def bench_dataset(name: str, common: list[str], gan_common: list[str], ssl_epochs: int, grid_dir: Path,
+                  result: dict, out: Path) -> None:
+    """Every GAN-mode and SSL-mode variant on one data set, appended to `result` (saved after each)."""
+    cfg, _ = config.load(f"{name}_dcgan", gan_common)
+    data = load_dataset(cfg.data)
+    net, _ = load_domain_classifier(name)
+    scorer = net, reference_stats(net, data.x_test)
+    real = data.x_train[np.random.default_rng(0).choice(len(data.x_train), 5000, replace=False)]
+    result["floor"][name] = score_images(net, real, scorer[1])
+    for variant, overrides in GAN_VARIANTS.items():
+        print(f"--- gan {name}: {variant}", flush=True)
+        result["gan"].append({"dataset": name, **gan_run(variant, gan_common + overrides, data, scorer, grid_dir)})
+        out.write_text(json.dumps(result, indent=1))  # keep what is done if stopped
+    for variant, overrides in SSL_VARIANTS.items():
+        print(f"--- ssl {name}: {variant}", flush=True)
+        ssl_overrides = common + [f"train.epochs={ssl_epochs}"] + overrides
+        result["ssl"].append({"dataset": name, **ssl_run(variant, ssl_overrides, data)})
+        out.write_text(json.dumps(result, indent=1))
+
+
+def print_tables(result: dict, gan_iters: int, ssl_epochs: int) -> None:
+    print(f"\nGAN mode, DCGAN, {gan_iters} iterations, 5000 samples (floor: 5000 real training images)")
+    print(f"{'data':<8} {'variant':<34} {'FID-style':>9} {'IS-style':>8} {'coverage KL':>11} {'s':>6}")
+    for name, floor in result["floor"].items():
+        print(f"{name:<8} {'real images (floor)':<34} {floor['fid']:9.2f} {floor['inception_score']:8.2f} "
+              f"{floor['coverage_kl']:11.3f}")
+    for r in result["gan"]:
+        print(f"{r['dataset']:<8} {r['variant']:<34} {r['fid']:9.2f} {r['inception_score']:8.2f} "
+              f"{r['coverage_kl']:11.3f} {r['seconds']:6.0f}")
+    print(f"\nsemi-supervised, 100 labels, {ssl_epochs} epochs: test accuracy of the EMA discriminator")
+    for r in result["ssl"]:
+        print(f"{r['dataset']:<8} {r['variant']:<42} {100 * r['test_acc']:6.2f}% {r['seconds']:6.0f}s")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default="../shared/data")
@@ -74,49 +108,23 @@ def main() -> None:
     p.add_argument("--grids", default="docs/gan_samples", help="folder for the sample grids")
     p.add_argument("--out", default="bench/results/gan_techniques.json")
     args = p.parse_args()
-    grid_dir = Path(args.grids)
+    grid_dir, out = Path(args.grids), Path(args.out)
     grid_dir.mkdir(parents=True, exist_ok=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     common = [f"data.data_dir={args.data_dir}", "data.download=false", "train.progress=false",
               f"train.seed={args.seed}"]
     # six evaluation points (an FID-style score after each "epoch" of gan_iters / 6 iterations)
     gan_common = common + ["train.epochs=6", f"train.iters_per_epoch={args.gan_iters // 6}", "train.lr=0.0005"]
     result = {"command": " ".join(["python"] + sys.argv), "gan": [], "ssl": [], "floor": {}}
     for name in args.datasets:
-        cfg, _ = config.load(f"{name}_dcgan", gan_common)
-        data = load_dataset(cfg.data)
-        net, _ = load_domain_classifier(name)
-        scorer = net, reference_stats(net, data.x_test)
-        real = data.x_train[np.random.default_rng(0).choice(len(data.x_train), 5000, replace=False)]
-        result["floor"][name] = score_images(net, real, scorer[1])
-        for variant, overrides in GAN_VARIANTS.items():
-            print(f"--- gan {name}: {variant}", flush=True)
-            result["gan"].append({"dataset": name, **gan_run(variant, gan_common + overrides, data, scorer, grid_dir)})
-            Path(args.out).write_text(json.dumps(result, indent=1))  # keep what is done if stopped
-        for variant, overrides in SSL_VARIANTS.items():
-            print(f"--- ssl {name}: {variant}", flush=True)
-            ssl_overrides = common + [f"train.epochs={args.ssl_epochs}"] + overrides
-            result["ssl"].append({"dataset": name, **ssl_run(variant, ssl_overrides, data)})
-            Path(args.out).write_text(json.dumps(result, indent=1))
-
-    print(f"\nGAN mode, DCGAN, {args.gan_iters} iterations, 5000 samples (floor: 5000 real training images)")
-    print(f"{'data':<8} {'variant':<34} {'FID-style':>9} {'IS-style':>8} {'coverage KL':>11} {'s':>6}")
-    for name, floor in result["floor"].items():
-        print(f"{name:<8} {'real images (floor)':<34} {floor['fid']:9.2f} {floor['inception_score']:8.2f} "
-              f"{floor['coverage_kl']:11.3f}")
-    for r in result["gan"]:
-        print(f"{r['dataset']:<8} {r['variant']:<34} {r['fid']:9.2f} {r['inception_score']:8.2f} "
-              f"{r['coverage_kl']:11.3f} {r['seconds']:6.0f}")
-    print(f"\nsemi-supervised, 100 labels, {args.ssl_epochs} epochs: test accuracy of the EMA discriminator")
-    for r in result["ssl"]:
-        print(f"{r['dataset']:<8} {r['variant']:<42} {100 * r['test_acc']:6.2f}% {r['seconds']:6.0f}s")
+        bench_dataset(name, common, gan_common, args.ssl_epochs, grid_dir, result, out)
+    print_tables(result, args.gan_iters, args.ssl_epochs)
     for name in args.datasets:
         curves = {r["variant"]: r["fid_curve"] for r in result["gan"] if r["dataset"] == name}
         plot_lines(curves, grid_dir / f"{name}_fid.png", "iteration", "FID-style score (2000 samples)",
                    f"DCGAN on {name}: FID-style score over training")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=1))
-    print(f"wrote {args.out}")
+    out.write_text(json.dumps(result, indent=1))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

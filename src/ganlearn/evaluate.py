@@ -106,8 +106,10 @@ def evaluate_run(run_dir: str | Path, overrides: list[str] = (), n_samples: int 
         real = data.x_train[rng.choice(len(data.x_train), min(n_samples, len(data.x_train)), replace=False)]
         fake = generate(G, n_samples, seed=0)
         report["n_samples"] = n_samples
-        report |= _sample_report(data, fake, real) if has_domain else {}
-        report |= _inception_report(data, fake, real, inception_weights) if inception_weights is not None else {}
+        if has_domain:
+            report |= _sample_report(data, fake, real)
+        if inception_weights is not None:
+            report |= _inception_report(data, fake, real, inception_weights)
     report["report_json"] = str(run_dir / "evaluation.json")
     Path(report["report_json"]).write_text(json.dumps(report, indent=1))
     return report

@@ -40,6 +40,8 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--seeds", type=int, nargs="+", default=[1])
     p.add_argument("--no-baseline", action="store_true", help="skip the labels-only baseline")
+    p.add_argument("--modes", nargs="+", default=["ssl", "supervised"], choices=["ssl", "supervised"],
+                   help="which to run: the K+1 GAN (ssl) and/or the labels-only baseline (supervised)")
     p.add_argument("--set", action="append", default=[], help="extra config overrides")
     p.add_argument("--out", default="bench/results/ssl_mnist.json")
     args = p.parse_args()
@@ -48,7 +50,7 @@ def main() -> None:
             "train.progress=false", *args.set]
     cfg, _ = config.load(args.config, base)
     data = load_dataset(cfg.data)
-    modes = ["ssl"] + ([] if args.no_baseline else ["supervised"])
+    modes = [m for m in args.modes if not (args.no_baseline and m == "supervised")]
     runs = []
     for seed in args.seeds:
         for mode in modes:

@@ -84,6 +84,7 @@ def test_evaluate_adds_the_standard_fid_and_its_floor(data_dir, tmp_path, weight
     for call in fake_fidelity:
         assert call["feature_extractor_weights_path"] == str(weights)
         assert call["datasets_download"] is False and call["cache"] is False
+        assert call["save_cpu_ram"] is True  # no DataLoader workers copying the images
         assert len(call["input1"]) == 300 and len(call["input2"]) == 10_000  # against the test set
     assert "fid" in report["samples"]  # the domain scores are still there
 

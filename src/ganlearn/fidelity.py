@@ -47,8 +47,9 @@ def inception_fid(generated: np.ndarray, real: np.ndarray, weights: str | Path) 
         import torch_fidelity
     except ImportError as e:
         raise GanlearnError(f"--inception-weights needs torch-fidelity (pip install 'ganlearn[fidelity]'): {e}") from None
+    # save_cpu_ram: no DataLoader worker processes, each of which would copy the in-memory images
     metrics = torch_fidelity.calculate_metrics(
         input1=_Uint8Images(generated), input2=_Uint8Images(real), fid=True,
         feature_extractor="inception-v3-compat", feature_extractor_weights_path=str(weights),
-        cuda=torch.cuda.is_available(), cache=False, datasets_download=False, verbose=False)
+        cuda=torch.cuda.is_available(), cache=False, datasets_download=False, save_cpu_ram=True, verbose=False)
     return float(metrics["frechet_inception_distance"])

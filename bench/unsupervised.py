@@ -70,7 +70,7 @@ def main() -> None:
         scores = list(next(iter(per_class.values())))
         for score in scores:
             values = [per_class[c][score] for c in per_class]
-            print(f"{name:<8} {score:<24} " + " ".join(f"{v:.3f}" for v in values) + f"  | {np.mean(values):.3f}")
+            print(f"{name:<8} {score:<30} " + " ".join(f"{v:.3f}" for v in values) + f"  | {np.mean(values):.3f}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
     print(f"wrote {args.out}")

@@ -7,7 +7,7 @@ from PIL import Image
 from ganlearn import config
 from ganlearn.cli import main
 from ganlearn.trainer import run
-from ganlearn.unsupervised import auroc, cluster_accuracy, kmeans, knn_anomaly_scores, pixel_baselines
+from ganlearn.unsupervised import auroc, cluster_accuracy, kmeans, knn_anomaly_scores, map_colours, pixel_baselines
 
 QUICK = ["train.progress=false", "train.epochs=2", "train.iters_per_epoch=10"]
 
@@ -47,6 +47,20 @@ def test_cosine_knn_ignores_length_and_sees_direction():
         knn_anomaly_scores(normal, x, metric="manhattan")
 
 
+def test_maps_are_coloured_by_cluster_when_there_are_no_labels():
+    rng = np.random.default_rng(0)
+    features = np.concatenate([rng.normal(0, 1, (30, 4)), rng.normal(20, 1, (30, 4))])
+    one_class, two_classes = np.zeros(60, int), np.repeat([0, 1], 30)
+    colours, names, what = map_colours(features, one_class, ["unlabelled"], k=2)
+    assert what.startswith("k-means") and names == ["cluster 0", "cluster 1"]
+    assert cluster_accuracy(two_classes, colours) == 1.0  # the clusters are the two blobs
+    colours, names, what = map_colours(features, two_classes, ["a", "b"])
+    assert what == "label" and colours is two_classes and names == ["a", "b"]
+    assert map_colours(features, two_classes, ["a", "b"], "cluster", k=2)[2].startswith("k-means")
+    with pytest.raises(Exception, match="unknown colouring"):
+        map_colours(features, two_classes, ["a", "b"], "size")
+
+
 def test_pixel_baselines_fit_pca_once():
     x = np.random.default_rng(0).random((40, 1, 4, 4))
     reps = pixel_baselines(x, n_components=5)(x[:3])
@@ -72,6 +86,8 @@ def test_cluster_embed_and_features_commands(runs, capsys, tmp_path):
     out = tmp_path / "map.png"
     assert main(["embed", str(runs["gan"]), "--size", "400", "--thumbnails", "--out", str(out)]) == 0
     assert Image.open(out).size == (400, 400)
+    assert main(["embed", str(runs["gan"]), "--size", "300", "--colour-by", "cluster", "--out", str(out)]) == 0
+    assert Image.open(out).size == (300, 300)
     assert main(["features", str(runs["gan"]), "--out", str(tmp_path / "f.npz")]) == 0
     saved = np.load(tmp_path / "f.npz")
     assert saved["features"].shape[0] == saved["labels"].shape[0] == 360  # the digits test split

@@ -76,12 +76,14 @@ def _add_probe_parsers(sub) -> None:
     p.add_argument("-k", type=int, default=10, help="number of clusters")
     p.add_argument("--split", default="test")
     p.add_argument("-n", type=int, help="cluster a random subset of this many images")
-    p = probe("embed", "a 2-D map of discriminator features, coloured by label (PNG)")
+    p = probe("embed", "a 2-D map of discriminator features, coloured by label or cluster (PNG)")
     p.add_argument("--method", default="pca", help="pca, tsne or umap (umap needs umap-learn)")
     p.add_argument("--split", default="test")
     p.add_argument("-n", type=int, default=2000, help="images on the map")
     p.add_argument("--size", type=int, default=800, help="the PNG's width and height in pixels")
     p.add_argument("--thumbnails", action="store_true", help="draw some images on the map")
+    p.add_argument("--colour-by", default="auto", choices=["auto", "label", "cluster"],
+                   help="colour points by label or by k-means cluster (auto: clusters when the data has one class)")
     p.add_argument("--out", help="PNG path (default: RUN_DIR/embed_METHOD.png)")
     p = probe("anomaly", "AUROC of anomaly scores for the classes a gan run was trained without")
     p.add_argument("-k", type=int, default=5, help="neighbours of the k-NN score")
@@ -161,7 +163,7 @@ def cmd_cluster(args) -> None:
 def cmd_embed(args) -> None:
     from .probes import embed_run
     path = embed_run(args.run_dir, args.method, args.split, args.n, args.out, args.thumbnails, args.size,
-                     _overrides(args))
+                     args.colour_by, _overrides(args))
     print(f"map: {path}")
 
 

@@ -16,7 +16,7 @@ from .evaluate import load_run, restore_models
 from .hardware import resolve_device
 from .plots import plot_embedding, plot_score_histograms
 from .unsupervised import (auroc, cluster_report, d_anomaly_scores, d_features, embed_2d, kmeans,
-                           knn_anomaly_scores, pixel_baselines)
+                           knn_anomaly_scores, map_colours, pixel_baselines)
 
 SPLITS = ("train", "test")
 
@@ -65,14 +65,17 @@ def cluster_run(run_dir, k: int = 10, split: str = "test", n: int | None = None,
 
 
 def embed_run(run_dir, method: str = "pca", split: str = "test", n: int = 2000, out: str | None = None,
-              thumbnails: bool = False, size: int = 800, overrides=()) -> Path:
-    """A 2-D map (PNG, size x size pixels) of D features, coloured by label."""
+              thumbnails: bool = False, size: int = 800, colour_by: str = "auto", overrides=()) -> Path:
+    """A 2-D map (PNG, size x size pixels) of D features, coloured by label, or by k-means cluster
+    (`colour_by` "cluster"; "auto" does so when the data has a single class, i.e. no labels)."""
     cfg, data, D = _load(run_dir, overrides, "embed")
     x, y = _split(data, split, n)
-    points = embed_2d(d_features(D, x), method, cfg.train.seed)
+    features = d_features(D, x)
+    colours, names, what = map_colours(features, y, data.classes, colour_by, seed=cfg.train.seed)
+    points = embed_2d(features, method, cfg.train.seed)
     out = Path(out or Path(run_dir) / f"embed_{method}.png")
-    return plot_embedding(points, y, data.classes, out, images=x if thumbnails else None, size=size,
-                          title=f"D features of {len(x)} {split} images, {method}")
+    return plot_embedding(points, colours, names, out, images=x if thumbnails else None, size=size,
+                          title=f"D features of {len(x)} {split} images, {method}, coloured by {what}")
 
 
 def anomaly_run(run_dir, k: int = 5, n_normal: int = 10_000, overrides=()) -> dict:

@@ -74,6 +74,18 @@ def cluster_report(y_true: np.ndarray | None, y_pred: np.ndarray) -> dict:
     return report
 
 
+def map_colours(features: np.ndarray, labels: np.ndarray, class_names: list[str], colour_by: str = "auto",
+                k: int = 10, seed: int = 0) -> tuple[np.ndarray, list[str], str]:
+    """(colour ids, their names, what they are) for a 2-D map: the labels, or k-means clusters of the
+    features. "auto" takes clusters when the labels carry no information (one class only)."""
+    if colour_by not in ("auto", "label", "cluster"):
+        raise ConfigError(f"unknown colouring '{colour_by}'; choose auto, label or cluster")
+    if colour_by == "label" or (colour_by == "auto" and len(np.unique(labels)) > 1):
+        return labels, class_names, "label"
+    k = min(k, len(features))
+    return kmeans(features, k, seed), [f"cluster {i}" for i in range(k)], f"k-means cluster, k = {k}"
+
+
 def embed_2d(x: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     """(N, 2) map of (N, F) features by PCA, t-SNE or UMAP (UMAP needs the umap-learn package)."""
     if method == "pca":

@@ -195,7 +195,8 @@ def validate(cfg: Config) -> None:
     if t.pseudo_label_threshold is not None and (t.mode != "ssl" or not 0 < t.pseudo_label_threshold < 1):
         raise ConfigError("train.pseudo_label_threshold (self-training) must be in (0, 1), in mode ssl only")
     if t.entropy_weight and (t.mode != "ssl" or t.entropy_weight < 0):
-        raise ConfigError(f"train.entropy_weight must be >= 0, in mode ssl only; got {t.entropy_weight} in mode {t.mode}")
+        raise ConfigError(f"train.entropy_weight must be >= 0, in mode ssl only; "
+                          f"got {t.entropy_weight} in mode {t.mode}")
     if t.nan_retries < 0:
         raise ConfigError(f"train.nan_retries must be >= 0, got {t.nan_retries}")
     if t.historical_averaging < 0:

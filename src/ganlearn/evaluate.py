@@ -91,7 +91,8 @@ def evaluate_run(run_dir: str | Path, overrides: list[str] = (), n_samples: int 
     if inception_weights is not None:
         check_inception_weights(inception_weights)  # before any work
         if not scores_samples:
-            raise GanlearnError(f"{run_dir} was trained in mode '{cfg.train.mode}': no generator to score with Inception")
+            raise GanlearnError(f"{run_dir} was trained in mode '{cfg.train.mode}': "
+                                f"no generator to score with Inception")
     data = load_dataset(cfg.data)
     device = resolve_device(cfg.train.device)
     G, D = restore_models(cfg, state, device)

@@ -46,7 +46,8 @@ def inception_fid(generated: np.ndarray, real: np.ndarray, weights: str | Path) 
     try:
         import torch_fidelity
     except ImportError as e:
-        raise GanlearnError(f"--inception-weights needs torch-fidelity (pip install 'ganlearn[fidelity]'): {e}") from None
+        raise GanlearnError(f"--inception-weights needs torch-fidelity "
+                            f"(pip install 'ganlearn[fidelity]'): {e}") from None
     # save_cpu_ram: no DataLoader worker processes, each of which would copy the in-memory images
     metrics = torch_fidelity.calculate_metrics(
         input1=_Uint8Images(generated), input2=_Uint8Images(real), fid=True,

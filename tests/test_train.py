@@ -16,7 +16,7 @@ from ganlearn.cli import main
 from ganlearn.data import load_digits
 from ganlearn.errors import TrainingError
 from ganlearn.runlog import RunLog
-from ganlearn.trainer import build, fit
+from ganlearn.trainer import build, fit, make_split
 
 QUICK = ["train.progress=false"]
 
@@ -170,3 +170,12 @@ def test_persistent_nan_gives_up_and_keeps_the_last_good_checkpoint(monkeypatch,
         fit(t, RunLog(tmp_path), verbose=False)
     state = load_checkpoint(tmp_path / "checkpoint.pt")
     assert state["epoch"] == 1 and state["step"] == 10
+
+
+def test_split_seed_fixes_the_labelled_split_across_training_seeds():
+    data = load_digits()
+    def labelled(*overrides):
+        return make_split(config.load("digits_ssl", list(overrides))[0], data).labelled
+    assert np.array_equal(labelled("train.seed=1", "data.split_seed=7"), labelled("train.seed=2", "data.split_seed=7"))
+    assert not np.array_equal(labelled("train.seed=1"), labelled("train.seed=2"))  # default: follows train.seed
+    assert np.array_equal(labelled("train.seed=7"), labelled("train.seed=1", "data.split_seed=7"))

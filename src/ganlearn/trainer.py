@@ -105,17 +105,23 @@ def d_outputs(mode: str, n_classes: int) -> int:
     return 1 if mode == "gan" else n_classes
 
 
+def make_split(cfg: Config, data: Dataset) -> Split:
+    """The labelled / unlabelled / validation split the config asks for, seeded by data.split_seed
+    (else train.seed), so one labelled split can be trained with several seeds."""
+    seed = cfg.train.seed if cfg.data.split_seed is None else cfg.data.split_seed
+    if cfg.train.mode == "gan":  # no label is used: every training image is unlabelled
+        return Split(np.arange(0), np.arange(len(data.y_train)), np.arange(0))
+    if cfg.train.mode == "seg":
+        return canvas_split(len(data.y_train), cfg.data.label_rate, seed=seed)
+    return labelled_split(data.y_train, data.n_classes, cfg.data.labels_per_class, cfg.data.label_rate,
+                          cfg.data.val_per_class, seed=seed)
+
+
 def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     """Seed, split, build and initialise the models and optimizers for `cfg` on `data`."""
     t = cfg.train
     torch.manual_seed(t.seed)  # every random draw of training comes from torch's generators
-    if split is None and t.mode == "gan":  # no label is used: every training image is unlabelled
-        split = Split(np.arange(0), np.arange(len(data.y_train)), np.arange(0))
-    elif split is None and t.mode == "seg":
-        split = canvas_split(len(data.y_train), cfg.data.label_rate, seed=t.seed)
-    elif split is None:
-        split = labelled_split(data.y_train, data.n_classes, cfg.data.labels_per_class,
-                               cfg.data.label_rate, cfg.data.val_per_class, seed=t.seed)
+    split = make_split(cfg, data) if split is None else split
     unlabelled = torch.from_numpy(np.sort(np.concatenate([split.labelled, split.unlabelled])))
     if len(unlabelled) < t.batch_size:
         raise ConfigError(f"train.batch_size {t.batch_size} exceeds the {len(unlabelled)} training images")

@@ -46,14 +46,17 @@ def read_class_folders(root: Path) -> tuple[list[np.ndarray], list[int], list[st
     classes = sorted(p.name for p in root.iterdir() if p.is_dir())
     if not classes:
         raise DataError(f"{root}: expected one sub-folder per class, found none")
-    images, labels, first = [], [], None
+    images, labels, first_file = [], [], None
     for label, name in enumerate(classes):
         for file in image_files(root / name):
-            arr = read_image(file, None if first is None else ("L" if images[0].ndim == 2 else "RGB"))
-            if first is not None and arr.shape != images[0].shape:
-                raise DataError(f"{file}: size {arr.shape} differs from {first} {images[0].shape}")
-            first = first or file
-            images.append(arr)
+            if not images:
+                images.append(read_image(file))  # its mode (grey or RGB) and size hold for the rest
+                first_file = file
+            else:
+                arr = read_image(file, "L" if images[0].ndim == 2 else "RGB")
+                if arr.shape != images[0].shape:
+                    raise DataError(f"{file}: size {arr.shape} differs from {first_file} {images[0].shape}")
+                images.append(arr)
             labels.append(label)
     if not images:
         raise DataError(f"{root}: no PNG or JPEG images in the class folders")

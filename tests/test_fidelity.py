@@ -53,20 +53,32 @@ def test_without_torch_fidelity_the_error_says_what_to_install(weights, monkeypa
 
 @pytest.fixture
 def fake_fidelity(monkeypatch):
-    """A torch_fidelity stand-in: FID of 4x4-pooled grey images, with every call's arguments kept."""
-    calls = []
+    """A torch_fidelity stand-in: 'Inception features' are 4x4-pooled grey images; every call is kept."""
+    calls = {"extractors": [], "features": []}
 
-    def pooled(dataset):
+    def create_feature_extractor(name, features, cuda=True, **kwargs):
+        calls["extractors"].append({"name": name, "features": features, **kwargs})
+        return "extractor"
+
+    def get_featuresdict_from_dataset(dataset, extractor, batch_size, cuda, save_cpu_ram, verbose):
+        calls["features"].append({"n": len(dataset), "extractor": extractor, "save_cpu_ram": save_cpu_ram})
         x = torch.stack([dataset[i] for i in range(len(dataset))])
         assert x.dtype == torch.uint8 and x.shape[1] == 3  # what the Inception extractor demands
-        return F.adaptive_avg_pool2d(x[:, :1].float() / 255, 4).flatten(1).double().numpy()
-
-    def calculate_metrics(**kwargs):
-        calls.append(kwargs)
-        fid = frechet_distance(*feature_stats(pooled(kwargs["input1"])), *feature_stats(pooled(kwargs["input2"])))
-        return {"frechet_inception_distance": fid}
-    monkeypatch.setitem(sys.modules, "torch_fidelity", types.SimpleNamespace(calculate_metrics=calculate_metrics))
+        return {"2048": F.adaptive_avg_pool2d(x[:, :1].float() / 255, 4).flatten(1)}
+    utils = types.SimpleNamespace(create_feature_extractor=create_feature_extractor,
+                                  get_featuresdict_from_dataset=get_featuresdict_from_dataset)
+    monkeypatch.setitem(sys.modules, "torch_fidelity", types.SimpleNamespace(utils=utils))
     return calls
+
+
+def test_inception_fid_is_the_frechet_distance_of_the_extractor_features(weights, fake_fidelity):
+    rng = np.random.default_rng(0)
+    a, b = rng.random((50, 1, 8, 8), np.float32), rng.random((60, 1, 8, 8), np.float32) ** 2
+    assert inception_fid(a, a, weights) == pytest.approx(0, abs=1e-6)
+    pooled = [F.adaptive_avg_pool2d(torch.from_numpy(np.clip(x * 255 + 0.5, 0, 255).astype(np.uint8)).float() / 255,
+                                    4).flatten(1).numpy() for x in (a, b)]
+    expected = frechet_distance(*feature_stats(pooled[0]), *feature_stats(pooled[1]))
+    assert inception_fid(a, b, weights) == pytest.approx(expected, rel=1e-6) and expected > 0.01
 
 
 def _gan_run(data_dir, tmp_path):
@@ -80,12 +92,12 @@ def test_evaluate_adds_the_standard_fid_and_its_floor(data_dir, tmp_path, weight
     report = evaluate_run(_gan_run(data_dir, tmp_path), n_samples=300, inception_weights=weights)
     fid = report["inception_fid"]
     assert fid["samples"] > fid["real_train_floor"] >= 0  # an untrained G is far from the data
-    assert len(fake_fidelity) == 2
-    for call in fake_fidelity:
-        assert call["feature_extractor_weights_path"] == str(weights)
-        assert call["datasets_download"] is False and call["cache"] is False
-        assert call["save_cpu_ram"] is True  # no DataLoader workers copying the images
-        assert len(call["input1"]) == 300 and len(call["input2"]) == 10_000  # against the test set
+    [extractor] = fake_fidelity["extractors"]  # Inception built once, from the file given, never downloaded
+    assert extractor["name"] == "inception-v3-compat" and extractor["features"] == ["2048"]
+    assert extractor["feature_extractor_weights_path"] == str(weights)
+    # each set goes through Inception once: the test set (the reference), the samples, the real floor
+    assert [call["n"] for call in fake_fidelity["features"]] == [10_000, 300, 300]
+    assert all(call["save_cpu_ram"] for call in fake_fidelity["features"])  # no DataLoader workers
     assert "fid" in report["samples"]  # the domain scores are still there
 
 

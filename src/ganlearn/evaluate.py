@@ -13,7 +13,7 @@ from .data import load_dataset
 from .domain import available as domain_classifiers
 from .domain import load_domain_classifier
 from .errors import GanlearnError
-from .fidelity import check_inception_weights, inception_fid
+from .fidelity import inception_extractor, inception_fids
 from .hardware import resolve_device
 from .metrics import accuracy, confusion_matrix
 from .nets import build_models
@@ -72,10 +72,6 @@ def _sample_report(data, fake: np.ndarray, real: np.ndarray) -> dict:
             "domain_classifier": {"dataset": record["dataset"], "test_accuracy": record["test_accuracy"]}}
 
 
-def _inception_report(data, fake: np.ndarray, real: np.ndarray, weights) -> dict:
-    """Standard FID of the generated and of the real training images against the test set."""
-    return {"inception_fid": {"samples": inception_fid(fake, data.x_test, weights),
-                              "real_train_floor": inception_fid(real, data.x_test, weights)}}
 
 
 def evaluate_run(run_dir: str | Path, overrides: list[str] = (), n_samples: int = 10_000,
@@ -88,11 +84,12 @@ def evaluate_run(run_dir: str | Path, overrides: list[str] = (), n_samples: int 
     run_dir = Path(run_dir)
     cfg, state = load_run(run_dir, overrides)
     scores_samples = cfg.train.mode in ("ssl", "gan")
+    extractor = None
     if inception_weights is not None:
-        check_inception_weights(inception_weights)  # before any work
         if not scores_samples:
             raise GanlearnError(f"{run_dir} was trained in mode '{cfg.train.mode}': "
                                 f"no generator to score with Inception")
+        extractor = inception_extractor(inception_weights)  # before any work: checks the file and the package
     data = load_dataset(cfg.data)
     device = resolve_device(cfg.train.device)
     G, D = restore_models(cfg, state, device)
@@ -102,15 +99,16 @@ def evaluate_run(run_dir: str | Path, overrides: list[str] = (), n_samples: int 
     elif cfg.train.mode != "gan":
         report |= _classification_report(cfg, D, data, run_dir, device)
     has_domain = data.name in domain_classifiers()
-    if scores_samples and (has_domain or inception_weights is not None):
+    if scores_samples and (has_domain or extractor is not None):
         rng = np.random.default_rng(0)
         real = data.x_train[rng.choice(len(data.x_train), min(n_samples, len(data.x_train)), replace=False)]
         fake = generate(G, n_samples, seed=0)
         report["n_samples"] = n_samples
         if has_domain:
             report |= _sample_report(data, fake, real)
-        if inception_weights is not None:
-            report |= _inception_report(data, fake, real, inception_weights)
+        if extractor is not None:  # generated and real training images (the floor) against the test set
+            report["inception_fid"] = inception_fids(extractor, data.x_test,
+                                                     {"samples": fake, "real_train_floor": real})
     report["report_json"] = str(run_dir / "evaluation.json")
     Path(report["report_json"]).write_text(json.dumps(report, indent=1))
     return report

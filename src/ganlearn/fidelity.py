@@ -6,6 +6,9 @@ the standard FID, so `ganlearn evaluate RUN --inception-weights FILE` adds it th
 file torch-fidelity would fetch (weights-inception-2015-12-05-6726825d.pth), given by path.
 torch-fidelity loads that file with `weights_only=False`, which can run code; so it is first loaded
 here with `weights_only=True` (checkpoint.load_plain) and refused unless it is a dict of tensors.
+
+Only torch-fidelity's Inception feature extractor is used: it is built once, each set of images goes
+through it once, and the distance is metrics.frechet_distance, the same formula as the FID-style score.
 """
 from __future__ import annotations
 
@@ -16,6 +19,10 @@ import torch
 
 from .checkpoint import load_plain
 from .errors import GanlearnError
+from .metrics import feature_stats, frechet_distance
+
+EXTRACTOR = "inception-v3-compat"  # torch-fidelity's port of the TensorFlow Inception the FID paper used
+FEATURES = "2048"  # the pool3 features FID is defined on
 
 
 class _Uint8Images(torch.utils.data.Dataset):
@@ -40,17 +47,40 @@ def check_inception_weights(path: str | Path) -> Path:
     return Path(path)
 
 
-def inception_fid(generated: np.ndarray, real: np.ndarray, weights: str | Path) -> float:
-    """Standard FID between generated and real images ((N, C, H, W) in [0, 1], C = 1 or 3)."""
-    weights = check_inception_weights(weights)
+def _fidelity_utils():
     try:
-        import torch_fidelity
+        from torch_fidelity import utils
     except ImportError as e:
         raise GanlearnError(f"--inception-weights needs torch-fidelity "
                             f"(pip install 'ganlearn[fidelity]'): {e}") from None
+    return utils
+
+
+def inception_extractor(weights: str | Path):
+    """torch-fidelity's Inception-v3 feature extractor with the weights file at `weights` (checked first)."""
+    weights = check_inception_weights(weights)
+    return _fidelity_utils().create_feature_extractor(
+        EXTRACTOR, [FEATURES], cuda=torch.cuda.is_available(), feature_extractor_weights_path=str(weights),
+        verbose=False)
+
+
+def inception_features(extractor, images: np.ndarray) -> np.ndarray:
+    """(N, 2048) Inception features of (N, C, H, W) images in [0, 1], C = 1 or 3."""
     # save_cpu_ram: no DataLoader worker processes, each of which would copy the in-memory images
-    metrics = torch_fidelity.calculate_metrics(
-        input1=_Uint8Images(generated), input2=_Uint8Images(real), fid=True,
-        feature_extractor="inception-v3-compat", feature_extractor_weights_path=str(weights),
-        cuda=torch.cuda.is_available(), cache=False, datasets_download=False, save_cpu_ram=True, verbose=False)
-    return float(metrics["frechet_inception_distance"])
+    features = _fidelity_utils().get_featuresdict_from_dataset(
+        _Uint8Images(images), extractor, batch_size=64, cuda=torch.cuda.is_available(), save_cpu_ram=True,
+        verbose=False)
+    return features[FEATURES].double().numpy()
+
+
+def inception_fids(extractor, reference: np.ndarray, image_sets: dict[str, np.ndarray]) -> dict[str, float]:
+    """Standard FID of each named set of images against the `reference` images; the reference's
+    features are computed once for all of them."""
+    reference_stats = feature_stats(inception_features(extractor, reference))
+    return {name: frechet_distance(*feature_stats(inception_features(extractor, images)), *reference_stats)
+            for name, images in image_sets.items()}
+
+
+def inception_fid(generated: np.ndarray, real: np.ndarray, weights: str | Path) -> float:
+    """Standard FID between generated and real images ((N, C, H, W) in [0, 1], C = 1 or 3)."""
+    return inception_fids(inception_extractor(weights), real, {"generated": generated})["generated"]

@@ -19,14 +19,18 @@ import torch
 
 from ganlearn import config
 from ganlearn.data import load_dataset
+from ganlearn.monitor import predict_logits
 from ganlearn.runlog import RunLog
 from ganlearn.trainer import build, fit
 
 
-def run_one(cfg_name: str, overrides: list[str], data) -> list[dict]:
+def run_one(cfg_name: str, overrides: list[str], data) -> tuple[list[dict], np.ndarray]:
+    """Train one run; its per-epoch records and the final EMA discriminator's (N, K) test probabilities."""
     cfg, _ = config.load(cfg_name, overrides)
     t = build(cfg, data)
-    return fit(t, RunLog(None), verbose=True)
+    records = fit(t, RunLog(None), verbose=True)
+    logits = predict_logits(t.D_ema, torch.from_numpy(data.x_test).to(t.device), cfg.train.eval_batch_size)
+    return records, logits.float().softmax(1).cpu().numpy()
 
 
 def summary(values: list[float]) -> str:
@@ -44,6 +48,8 @@ def main() -> None:
     p.add_argument("--no-baseline", dest="modes", action="store_const", const=["ssl"], help="the same as --modes ssl")
     p.add_argument("--set", action="append", default=[], help="extra config overrides")
     p.add_argument("--out", default="bench/results/ssl_mnist.json")
+    p.add_argument("--save-probs", metavar="DIR", help="also save each run's final test probabilities "
+                   "as DIR/<mode>_seed<seed>.npy (for bench/ensemble.py)")
     args = p.parse_args()
 
     base = [f"data.data_dir={args.data_dir}", "data.download=false", f"train.epochs={args.epochs}",
@@ -55,7 +61,10 @@ def main() -> None:
         for mode in args.modes:
             print(f"--- seed {seed}, mode {mode}", flush=True)
             start = time.perf_counter()
-            records = run_one(args.config, base + [f"train.seed={seed}", f"train.mode={mode}"], data)
+            records, probs = run_one(args.config, base + [f"train.seed={seed}", f"train.mode={mode}"], data)
+            if args.save_probs:
+                Path(args.save_probs).mkdir(parents=True, exist_ok=True)
+                np.save(Path(args.save_probs) / f"{mode}_seed{seed}.npy", probs)
             runs.append({"seed": seed, "mode": mode, "wall_seconds": time.perf_counter() - start,
                          "epochs": [{k: r[k] for k in ("epoch", "val_acc", "test_acc", "epoch_seconds", "elapsed")
                                      if k in r} for r in records]})

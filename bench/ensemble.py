@@ -1,0 +1,59 @@
+"""Benchmark: ensembles of semi-supervised discriminators trained on one labelled split.
+
+    python bench/ssl_mnist.py ... --set data.split_seed=S --seeds 1 --save-probs DIR_S   # a member each
+    python bench/ensemble.py --data-dir ../shared/data DIR_1 DIR_2 DIR_3 --out bench/results/ensemble.json
+
+Each DIR holds the final test probabilities (`ssl_seed<seed>.npy`) of runs on ONE labelled split
+(data.split_seed fixed, training seeds differ), so an ensemble uses that split's labels and no more.
+The ensemble predicts the class of highest mean probability (Salimans et al. 2016 ensemble 10 models on
+CIFAR-10). Prints each member's and each ensemble's test accuracy and the mean ± std over splits.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ganlearn import config
+from ganlearn.data import load_dataset
+from ganlearn.metrics import accuracy
+
+
+def split_report(probs_dir: Path, y_test: np.ndarray) -> dict:
+    files = sorted(probs_dir.glob("ssl_seed*.npy"))
+    if not files:
+        raise SystemExit(f"no ssl_seed*.npy in {probs_dir}")
+    probs = np.stack([np.load(f) for f in files])  # (M, N, K)
+    members = {f.stem: accuracy(y_test, p.argmax(1)) for f, p in zip(files, probs)}
+    return {"dir": str(probs_dir), "members": members, "member_mean": float(np.mean(list(members.values()))),
+            "ensemble": accuracy(y_test, probs.mean(0).argmax(1))}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("dirs", nargs="+", type=Path, help="one folder of member probabilities per labelled split")
+    p.add_argument("--config", default="mnist_ssl")
+    p.add_argument("--data-dir", default="../shared/data")
+    p.add_argument("--out", default="bench/results/ensemble.json")
+    args = p.parse_args()
+    cfg, _ = config.load(args.config, [f"data.data_dir={args.data_dir}", "data.download=false"])
+    y_test = load_dataset(cfg.data).y_test
+    splits = [split_report(d, y_test) for d in args.dirs]
+    print(f"{'split':<28} {'members (test accuracy %)':<40} {'mean':>6} {'ensemble':>8}")
+    for s in splits:
+        members = " ".join(f"{100 * a:.2f}" for a in s["members"].values())
+        print(f"{s['dir']:<28} {members:<40} {100 * s['member_mean']:6.2f} {100 * s['ensemble']:8.2f}")
+    summary = {}
+    for key in ("member_mean", "ensemble"):
+        errors = [100 * (1 - s[key]) for s in splits]
+        summary[key] = {"error_mean": float(np.mean(errors)), "error_std": float(np.std(errors))}
+        print(f"test error over {len(splits)} splits, {key}: {np.mean(errors):.2f} ± {np.std(errors):.2f} %")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"splits": splits, "summary": summary}, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -40,8 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_data_flags(p)
 
-    p = sub.add_parser("evaluate", help="test accuracy, confusion matrix and sample scores of a run (mIoU in mode seg)")
-    p.add_argument("run_dir")
+    p = sub.add_parser("evaluate", help="test accuracy, confusion matrix and sample scores of a run (mIoU in mode seg); "
+                       "with several runs on one labelled split, the test accuracy of their ensemble")
+    p.add_argument("run_dirs", nargs="+", metavar="run_dir")
     p.add_argument("-n", "--samples", type=int, default=10_000, help="generated images to score")
     p.add_argument("--inception-weights", metavar="FILE",
                    help="also the standard FID, with torch-fidelity and these Inception-v3 weights (never downloaded)")
@@ -122,8 +123,10 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
+    if len(args.run_dirs) > 1:
+        return cmd_evaluate_ensemble(args)
     from .evaluate import evaluate_run
-    report = evaluate_run(args.run_dir, _overrides(args), args.samples, args.inception_weights)
+    report = evaluate_run(args.run_dirs[0], _overrides(args), args.samples, args.inception_weights)
     if "miou" in report:
         print(f"segmentation of {report['n_test']} test images: pixel accuracy {100 * report['pixel_acc']:.2f}%, "
               f"mean IoU {report['miou']:.4f}\nper-class IoU: "
@@ -143,6 +146,17 @@ def cmd_evaluate(args) -> None:
         print(f"standard FID (Inception-v3, torch-fidelity) of {report['n_samples']} samples: {fid['samples']:.3f}"
               f"   real: {fid['real_train_floor']:.3f}")
     print(f"report: {report['report_json']}")
+
+
+def cmd_evaluate_ensemble(args) -> None:
+    from .evaluate import evaluate_ensemble
+    if args.inception_weights:
+        raise GanlearnError("--inception-weights scores one run's generator; give one run folder")
+    report = evaluate_ensemble(args.run_dirs, _overrides(args))
+    for member in report["members"]:
+        print(f"test accuracy: {100 * member['test_acc']:.2f}%  {member['run']}")
+    print(f"ensemble of {len(report['members'])}: test accuracy {100 * report['test_acc']:.2f}% "
+          f"(test error {100 * (1 - report['test_acc']):.2f}%, {report['n_test']} images)")
 
 
 def cmd_features(args) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 
 from ganlearn import config
 from ganlearn.data import load_dataset
-from ganlearn.metrics import accuracy
+from ganlearn.metrics import accuracy, confusion_matrix
 
 
 def split_report(probs_dir: Path, y_test: np.ndarray) -> dict:
@@ -27,8 +27,20 @@ def split_report(probs_dir: Path, y_test: np.ndarray) -> dict:
         raise SystemExit(f"no ssl_seed*.npy in {probs_dir}")
     probs = np.stack([np.load(f) for f in files])  # (M, N, K)
     members = {f.stem: accuracy(y_test, p.argmax(1)) for f, p in zip(files, probs)}
+    ensemble = probs.mean(0).argmax(1)
     return {"dir": str(probs_dir), "members": members, "member_mean": float(np.mean(list(members.values()))),
-            "ensemble": accuracy(y_test, probs.mean(0).argmax(1))}
+            "ensemble": accuracy(y_test, ensemble),
+            "largest_confusion": [largest_confusion(y_test, p.argmax(1)) for p in [*probs, probs.mean(0)]]}
+
+
+def largest_confusion(y_true: np.ndarray, y_pred: np.ndarray) -> str:
+    """The commonest error as 'true->predicted (count)': a member that gives a whole group of one
+    digit to another class shows here."""
+    k = int(max(y_true.max(), y_pred.max())) + 1
+    counts = confusion_matrix(y_true, y_pred, k)
+    np.fill_diagonal(counts, 0)
+    true, pred = np.unravel_index(counts.argmax(), counts.shape)
+    return f"{true}->{pred} ({counts[true, pred]})"
 
 
 def main() -> None:
@@ -45,6 +57,7 @@ def main() -> None:
     for s in splits:
         members = " ".join(f"{100 * a:.2f}" for a in s["members"].values())
         print(f"{s['dir']:<28} {members:<40} {100 * s['member_mean']:6.2f} {100 * s['ensemble']:8.2f}")
+        print(f"{'  commonest error':<28} {' '.join(s['largest_confusion'][:-1]):<40} {'':6} {s['largest_confusion'][-1]:>8}")
     summary = {}
     for key in ("member_mean", "ensemble"):
         errors = [100 * (1 - s[key]) for s in splits]

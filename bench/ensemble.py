@@ -19,6 +19,7 @@ import numpy as np
 from ganlearn import config
 from ganlearn.data import load_dataset
 from ganlearn.metrics import accuracy, confusion_matrix
+from ganlearn.plots import save_grid
 
 
 def split_report(probs_dir: Path, y_test: np.ndarray) -> dict:
@@ -33,14 +34,30 @@ def split_report(probs_dir: Path, y_test: np.ndarray) -> dict:
             "largest_confusion": [largest_confusion(y_test, p.argmax(1)) for p in [*probs, probs.mean(0)]]}
 
 
+def commonest_error(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[int, int, int]:
+    """(true class, predicted class, count) of the commonest error."""
+    counts = confusion_matrix(y_true, y_pred, int(max(y_true.max(), y_pred.max())) + 1)
+    np.fill_diagonal(counts, 0)
+    true, pred = np.unravel_index(counts.argmax(), counts.shape)
+    return int(true), int(pred), int(counts[true, pred])
+
+
 def largest_confusion(y_true: np.ndarray, y_pred: np.ndarray) -> str:
     """The commonest error as 'true->predicted (count)': a member that gives a whole group of one
     digit to another class shows here."""
-    k = int(max(y_true.max(), y_pred.max())) + 1
-    counts = confusion_matrix(y_true, y_pred, k)
-    np.fill_diagonal(counts, 0)
-    true, pred = np.unravel_index(counts.argmax(), counts.shape)
-    return f"{true}->{pred} ({counts[true, pred]})"
+    return "{}->{} ({})".format(*commonest_error(y_true, y_pred))
+
+
+def error_grid(probs_dirs: list[Path], x_test: np.ndarray, y_test: np.ndarray, path: str, n: int = 24) -> None:
+    """A PNG with one row per member: the first `n` test images of its commonest error."""
+    rows = []
+    for probs_dir in probs_dirs:
+        for f in sorted(probs_dir.glob("ssl_seed*.npy")):
+            pred = np.load(f).argmax(1)
+            true, wrong, _ = commonest_error(y_test, pred)
+            picked = x_test[(y_test == true) & (pred == wrong)][:n]
+            rows.append(np.concatenate([picked, np.ones((n - len(picked), *x_test.shape[1:]), x_test.dtype)]))
+    save_grid(np.concatenate(rows), path, nrow=n)
 
 
 def main() -> None:
@@ -49,9 +66,11 @@ def main() -> None:
     p.add_argument("--config", default="mnist_ssl")
     p.add_argument("--data-dir", default="../shared/data")
     p.add_argument("--out", default="bench/results/ensemble.json")
+    p.add_argument("--grid", metavar="PNG", help="also a picture of each member's commonest error")
     args = p.parse_args()
     cfg, _ = config.load(args.config, [f"data.data_dir={args.data_dir}", "data.download=false"])
-    y_test = load_dataset(cfg.data).y_test
+    data = load_dataset(cfg.data)
+    y_test = data.y_test
     splits = [split_report(d, y_test) for d in args.dirs]
     print(f"{'split':<28} {'members (test accuracy %)':<40} {'mean':>6} {'ensemble':>8}")
     for s in splits:
@@ -63,6 +82,9 @@ def main() -> None:
         errors = [100 * (1 - s[key]) for s in splits]
         summary[key] = {"error_mean": float(np.mean(errors)), "error_std": float(np.std(errors))}
         print(f"test error over {len(splits)} splits, {key}: {np.mean(errors):.2f} ± {np.std(errors):.2f} %")
+    if args.grid:
+        error_grid(args.dirs, data.x_test, y_test, args.grid)
+        print(f"wrote {args.grid}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"splits": splits, "summary": summary}, indent=1))
     print(f"wrote {args.out}")

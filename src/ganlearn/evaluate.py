@@ -72,8 +72,6 @@ def _sample_report(data, fake: np.ndarray, real: np.ndarray) -> dict:
             "domain_classifier": {"dataset": record["dataset"], "test_accuracy": record["test_accuracy"]}}
 
 
-
-
 def evaluate_run(run_dir: str | Path, overrides: list[str] = (), n_samples: int = 10_000,
                  inception_weights: str | Path | None = None) -> dict:
     """Evaluate a run: test accuracy and confusion matrix (confusion.png) of the EMA discriminator for
@@ -117,13 +115,14 @@ def evaluate_run(run_dir: str | Path, overrides: list[str] = (), n_samples: int 
 def _check_one_split(run_dirs: list, cfgs: list, data) -> None:
     """A one-line error unless every run is a classifier trained on the same data and labelled split."""
     first, cfg0 = run_dirs[0], cfgs[0]
-    labelled = make_split(cfg0, data).labelled
     for run_dir, cfg in zip(run_dirs, cfgs):
         if cfg.train.mode not in ("ssl", "supervised"):
             raise GanlearnError(f"{run_dir} was trained in mode '{cfg.train.mode}', which has no classifier")
         if (cfg.data.dataset, cfg.data.path) != (cfg0.data.dataset, cfg0.data.path):
             raise GanlearnError(f"{run_dir} was trained on {cfg.data.path or cfg.data.dataset}, "
                                 f"{first} on {cfg0.data.path or cfg0.data.dataset}")
+    labelled = make_split(cfg0, data).labelled
+    for run_dir, cfg in zip(run_dirs[1:], cfgs[1:]):
         if not np.array_equal(make_split(cfg, data).labelled, labelled):
             raise GanlearnError(f"{run_dir} and {first} were trained on different labelled splits, so their "
                                 f"ensemble would use more labels than either (give them the same data.split_seed)")

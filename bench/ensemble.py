@@ -26,7 +26,7 @@ def split_report(probs_dir: Path, y_test: np.ndarray) -> dict:
     files = sorted(probs_dir.glob("ssl_seed*.npy"))
     if not files:
         raise SystemExit(f"no ssl_seed*.npy in {probs_dir}")
-    probs = np.stack([np.load(f) for f in files])  # (M, N, K)
+    probs = np.stack([np.load(f).astype(np.float32) for f in files])  # (M, N, K); kept as float16 in results/
     members = {f.stem: accuracy(y_test, p.argmax(1)) for f, p in zip(files, probs)}
     ensemble = probs.mean(0).argmax(1)
     return {"dir": str(probs_dir), "members": members, "member_mean": float(np.mean(list(members.values()))),
@@ -72,11 +72,11 @@ def main() -> None:
     data = load_dataset(cfg.data)
     y_test = data.y_test
     splits = [split_report(d, y_test) for d in args.dirs]
-    print(f"{'split':<28} {'members (test accuracy %)':<40} {'mean':>6} {'ensemble':>8}")
+    print(f"{'split':<32} {'members (test accuracy %)':<40} {'mean':>6} {'ensemble':>8}")
     for s in splits:
         members = " ".join(f"{100 * a:.2f}" for a in s["members"].values())
-        print(f"{s['dir']:<28} {members:<40} {100 * s['member_mean']:6.2f} {100 * s['ensemble']:8.2f}")
-        print(f"{'  commonest error':<28} {' '.join(s['largest_confusion'][:-1]):<40} {'':6} {s['largest_confusion'][-1]:>8}")
+        print(f"{s['dir']:<32} {members:<40} {100 * s['member_mean']:6.2f} {100 * s['ensemble']:8.2f}")
+        print(f"{'  commonest error':<32} {' '.join(s['largest_confusion'][:-1]):<40} {'':6} {s['largest_confusion'][-1]:>8}")
     summary = {}
     for key in ("member_mean", "ensemble"):
         errors = [100 * (1 - s[key]) for s in splits]

@@ -68,7 +68,11 @@ def main() -> None:
             runs.append({"seed": seed, "mode": mode, "wall_seconds": time.perf_counter() - start,
                          "epochs": [{k: r[k] for k in ("epoch", "val_acc", "test_acc", "epoch_seconds", "elapsed")
                                      if k in r} for r in records]})
+    report(args, cfg, runs)
 
+
+def report(args, cfg, runs: list[dict]) -> None:
+    """Print the per-epoch table and the final accuracies; write the JSON."""
     print(f"\n{args.config}: {cfg.data.labels_per_class or cfg.data.label_rate} labels per class "
           f"(rate), {args.epochs} epochs, seeds {args.seeds}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")

@@ -31,7 +31,7 @@ def split_report(probs_dir: Path, y_test: np.ndarray) -> dict:
     ensemble = probs.mean(0).argmax(1)
     return {"dir": str(probs_dir), "members": members, "member_mean": float(np.mean(list(members.values()))),
             "ensemble": accuracy(y_test, ensemble),
-            "largest_confusion": [largest_confusion(y_test, p.argmax(1)) for p in [*probs, probs.mean(0)]]}
+            "commonest_error": [describe_error(y_test, p.argmax(1)) for p in [*probs, probs.mean(0)]]}
 
 
 def commonest_error(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[int, int, int]:
@@ -42,7 +42,7 @@ def commonest_error(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[int, int, i
     return int(true), int(pred), int(counts[true, pred])
 
 
-def largest_confusion(y_true: np.ndarray, y_pred: np.ndarray) -> str:
+def describe_error(y_true: np.ndarray, y_pred: np.ndarray) -> str:
     """The commonest error as 'true->predicted (count)': a member that gives a whole group of one
     digit to another class shows here."""
     return "{}->{} ({})".format(*commonest_error(y_true, y_pred))
@@ -76,7 +76,7 @@ def main() -> None:
     for s in splits:
         members = " ".join(f"{100 * a:.2f}" for a in s["members"].values())
         print(f"{s['dir']:<32} {members:<40} {100 * s['member_mean']:6.2f} {100 * s['ensemble']:8.2f}")
-        print(f"{'  commonest error':<32} {' '.join(s['largest_confusion'][:-1]):<40} {'':6} {s['largest_confusion'][-1]:>8}")
+        print(f"{'  commonest error':<32} {' '.join(s['commonest_error'][:-1]):<40} {'':6} {s['commonest_error'][-1]:>8}")
     summary = {}
     for key in ("member_mean", "ensemble"):
         errors = [100 * (1 - s[key]) for s in splits]

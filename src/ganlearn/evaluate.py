@@ -131,8 +131,9 @@ def _check_one_split(run_dirs: list, cfgs: list, data) -> None:
 def evaluate_ensemble(run_dirs: list[str | Path], overrides: list[str] = ()) -> dict:
     """Test accuracy of classifier runs trained on one labelled split with different training seeds,
     and of their ensemble: the class of highest mean probability p(y | x, real) over their EMA
-    discriminators. Salimans et al. (2016) ensemble 10 models on CIFAR-10; on MNIST-100 the members
-    of one split err on different groups of digits (docs/benchmarks.md), which the average outvotes.
+    discriminators. Salimans et al. (2016) ensemble 10 models on CIFAR-10. On MNIST-100 a run may give
+    a whole group of one digit to another class (docs/benchmarks.md); the average outvotes that group
+    where the other members have it right.
     Refuses runs on different labelled splits: their ensemble would have seen more labels."""
     if len(run_dirs) < 2:
         raise GanlearnError("an ensemble needs at least 2 run folders")

@@ -64,7 +64,7 @@ class TrainConfig:
     unlabelled_weight: float = 0.5  # the reference code halves the unlabelled K+1 term
     ema_decay: float = 0.999  # evaluation uses an exponential moving average of D
     entropy_weight: float = 0.0  # mode ssl: weight of the class entropy of D on unlabelled data (Bad GAN)
-    consistency_weight: float = 0.0  # mode ssl: weight of the agreement of two noisy D passes on unlabelled data (Pi-model)
+    consistency_weight: float = 0.0  # mode ssl: weight of two noisy D passes agreeing on unlabelled data (Pi-model)
     pseudo_label_threshold: float | None = None  # self-training: pseudo-label unlabelled images D classifies this confidently
     pseudo_label_start: int = 5  # ... after this many warm-up epochs (re-selected at the start of every epoch)
     pseudo_label_weight: float = 1.0  # weight of the pseudo-labelled cross-entropy in the D loss

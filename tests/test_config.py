@@ -39,14 +39,6 @@ def test_label_rate_replaces_the_default_count():
         config.load(None, ["data.label_rate=0.2", "data.labels_per_class=10"])
 
 
-def test_consistency_weight_needs_mode_ssl_and_a_noisy_d():
-    assert config.load(None, ["train.consistency_weight=1"])[0].train.consistency_weight == 1.0
-    for bad in (["train.consistency_weight=-1"], ["train.consistency_weight=1", "train.mode=gan"],
-                ["train.consistency_weight=1", "model.input_noise=0", "model.hidden_noise=0"]):
-        with pytest.raises(ConfigError, match="train.consistency_weight"):
-            config.load(None, bad)
-
-
 def test_entropy_weight_is_for_mode_ssl_and_not_negative():
     assert config.load(None, ["train.entropy_weight=0.1"])[0].train.entropy_weight == 0.1
     for bad in (["train.entropy_weight=-1"], ["train.entropy_weight=0.1", "train.mode=gan"]):

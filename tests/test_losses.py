@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from ganlearn.losses import (conditional_entropy, consistency_loss, discriminator_loss, feature_matching_loss,
-                             generator_loss, kplus1_unlabelled_loss, real_logit, supervised_loss)
+from ganlearn.losses import (conditional_entropy, discriminator_loss, feature_matching_loss, generator_loss,
+                             kplus1_unlabelled_loss, real_logit, supervised_loss)
 
 
 def explicit_kplus1_loss(logits_unl, logits_fake):
@@ -71,9 +71,3 @@ def test_conditional_entropy_hand_computed():
     assert conditional_entropy(certain).item() == pytest.approx(0.0, abs=1e-6)  # no NaN from 0 log 0
     p = torch.tensor([0.5, 0.25, 0.25])
     assert conditional_entropy(p.log()[None]).item() == pytest.approx(1.5 * math.log(2))
-
-
-def test_consistency_loss_hand_computed():
-    a, b = torch.tensor([[0.0, math.log(3)]]), torch.zeros(1, 2)  # p = (1/4, 3/4) against (1/2, 1/2)
-    assert consistency_loss(a, b).item() == pytest.approx(2 * 0.25 ** 2)
-    assert consistency_loss(a, a + 5.0).item() == pytest.approx(0.0, abs=1e-7)  # the same distribution

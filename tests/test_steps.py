@@ -68,16 +68,3 @@ def test_entropy_term_makes_d_confident_on_unlabelled_data():
     _, last = ssl_d_step(G, D, batch, cfg)
     assert last["entropy_unl"] < 0.5 * first["entropy_unl"]
     assert "entropy_unl" not in ssl_d_step(G, D, batch, TrainConfig())[1]  # off by default
-
-
-def test_consistency_term_makes_d_agree_with_itself_under_its_noise():
-    """Weighted up alone, the term drives D's two noisy passes over the unlabelled batch together."""
-    G, D, _, opt_d, batch = setup()
-    cfg = TrainConfig(consistency_weight=100.0, unlabelled_weight=0.0)
-    _, first = ssl_d_step(G, D, batch, cfg)
-    for _ in range(30):
-        update(opt_d, *ssl_d_step(G, D, batch, cfg)[:1], D)
-    torch.manual_seed(1)
-    _, last = ssl_d_step(G, D, batch, cfg)
-    assert last["consistency_unl"] < 0.5 * first["consistency_unl"]
-    assert "consistency_unl" not in ssl_d_step(G, D, batch, TrainConfig())[1]  # off by default

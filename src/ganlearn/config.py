@@ -64,7 +64,6 @@ class TrainConfig:
     unlabelled_weight: float = 0.5  # the reference code halves the unlabelled K+1 term
     ema_decay: float = 0.999  # evaluation uses an exponential moving average of D
     entropy_weight: float = 0.0  # mode ssl: weight of the class entropy of D on unlabelled data (Bad GAN)
-    consistency_weight: float = 0.0  # mode ssl: weight of two noisy D passes agreeing on unlabelled data (Pi-model)
     pseudo_label_threshold: float | None = None  # self-training: pseudo-label unlabelled images D classifies this confidently
     pseudo_label_start: int = 5  # ... after this many warm-up epochs (re-selected at the start of every epoch)
     pseudo_label_weight: float = 1.0  # weight of the pseudo-labelled cross-entropy in the D loss
@@ -196,18 +195,14 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"train.real_label must be in (0.5, 1], got {t.real_label}")
     if t.pseudo_label_threshold is not None and (t.mode != "ssl" or not 0 < t.pseudo_label_threshold < 1):
         raise ConfigError("train.pseudo_label_threshold (self-training) must be in (0, 1), in mode ssl only")
-    for key in ("entropy_weight", "consistency_weight"):
-        weight = getattr(t, key)
-        if weight and (t.mode != "ssl" or weight < 0):
-            raise ConfigError(f"train.{key} must be >= 0, in mode ssl only; got {weight} in mode {t.mode}")
+    if t.entropy_weight and (t.mode != "ssl" or t.entropy_weight < 0):
+        raise ConfigError(f"train.entropy_weight must be >= 0, in mode ssl only; "
+                          f"got {t.entropy_weight} in mode {t.mode}")
     if t.nan_retries < 0:
         raise ConfigError(f"train.nan_retries must be >= 0, got {t.nan_retries}")
     if t.historical_averaging < 0:
         raise ConfigError(f"train.historical_averaging must be >= 0, got {t.historical_averaging}")
     m = cfg.model
-    if t.consistency_weight and not (m.input_noise or (m.name == "mlp" and m.hidden_noise)):
-        raise ConfigError("train.consistency_weight compares two noisy passes of D: it needs model.input_noise > 0 "
-                          "(or model.hidden_noise > 0 for the mlp D)")
     if m.minibatch_kernels < 0 or m.vbn_ref < 0:
         raise ConfigError("model.minibatch_kernels and model.vbn_ref must be >= 0 (0 turns them off)")
     if t.mode == "supervised" and (m.vbn_ref or t.g_loss != "auto"):

@@ -45,13 +45,6 @@ def conditional_entropy(logits: torch.Tensor) -> torch.Tensor:
     return -(log_p.exp() * log_p).sum(1).mean()
 
 
-def consistency_loss(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:
-    """Mean squared distance between the class distributions (softmax over K) of two noisy passes of D
-    over the same images: the Pi-model term (Laine & Aila 2017), which makes D's class decision smooth
-    around each unlabelled image, so a cluster without labels follows the labelled class it touches."""
-    return (logits_a.softmax(dim=1) - logits_b.softmax(dim=1)).square().sum(1).mean()
-
-
 def generator_loss(logit_fake: torch.Tensor) -> torch.Tensor:
     """Non-saturating generator loss: -E log D(G(z)) = E softplus(-logit)."""
     return F.softplus(-logit_fake).mean()

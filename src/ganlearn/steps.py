@@ -10,9 +10,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import (conditional_entropy, consistency_loss, discriminator_loss, encode_label_maps,
-                     feature_matching_loss, generator_loss, kplus1_unlabelled_loss, real_logit, segmentation_loss,
-                     supervised_loss)
+from .losses import (conditional_entropy, discriminator_loss, encode_label_maps, feature_matching_loss,
+                     generator_loss, kplus1_unlabelled_loss, real_logit, segmentation_loss, supervised_loss)
 from .metrics import IGNORE
 from .techniques import batch_dependent
 
@@ -68,28 +67,21 @@ def _fake(G, n: int) -> torch.Tensor:
 
 def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     """K+1 discriminator step on labelled, unlabelled and generated examples (and pseudo-labelled ones
-    when self-training has selected some; and the unlabelled ones twice for the consistency term)."""
-    inputs = {"lab": batch.x_lab, "unl": batch.x_unl, "fake": _fake(G, len(batch.x_unl))}
-    if cfg.consistency_weight:
-        inputs["unl_again"] = batch.x_unl  # a second pass draws D's noise afresh
-    if batch.x_pseudo is not None:
-        inputs["pseudo"] = batch.x_pseudo
-    logits = dict(zip(inputs, d_logits(D, list(inputs.values()))))
-    loss_lab = supervised_loss(logits["lab"], batch.y_lab)
-    loss_unl = kplus1_unlabelled_loss(logits["unl"], logits["fake"], cfg.real_label)
+    when self-training has selected some)."""
+    x_fake = _fake(G, len(batch.x_unl))
+    pseudo = [batch.x_pseudo] if batch.x_pseudo is not None else []
+    logits_lab, logits_unl, logits_fake, *logits_pseudo = d_logits(D, [batch.x_lab, batch.x_unl, x_fake, *pseudo])
+    loss_lab = supervised_loss(logits_lab, batch.y_lab)
+    loss_unl = kplus1_unlabelled_loss(logits_unl, logits_fake, cfg.real_label)
     loss = loss_lab + cfg.unlabelled_weight * loss_unl
     stats = {"loss_lab": loss_lab.detach(), "loss_unl": loss_unl.detach(),
-             "train_acc": (logits["lab"].argmax(1) == batch.y_lab).float().mean()}
+             "train_acc": (logits_lab.argmax(1) == batch.y_lab).float().mean()}
     if cfg.entropy_weight:
-        entropy = conditional_entropy(logits["unl"])
+        entropy = conditional_entropy(logits_unl)
         loss = loss + cfg.entropy_weight * entropy
         stats["entropy_unl"] = entropy.detach()
-    if cfg.consistency_weight:
-        consistency = consistency_loss(logits["unl"], logits["unl_again"])
-        loss = loss + cfg.consistency_weight * consistency
-        stats["consistency_unl"] = consistency.detach()
-    if "pseudo" in logits:
-        loss_pseudo = supervised_loss(logits["pseudo"], batch.y_pseudo)
+    if logits_pseudo:
+        loss_pseudo = supervised_loss(logits_pseudo[0], batch.y_pseudo)
         loss = loss + cfg.pseudo_label_weight * loss_pseudo
         stats["loss_pseudo"] = loss_pseudo.detach()
     return loss, stats

@@ -22,14 +22,19 @@ from ganlearn.metrics import accuracy, confusion_matrix
 from ganlearn.plots import save_grid
 
 
-def split_report(probs_dir: Path, y_test: np.ndarray) -> dict:
+def load_members(probs_dir: Path) -> dict[str, np.ndarray]:
+    """{member name: its (N, K) test probabilities} for one split's folder (kept as float16 in results/)."""
     files = sorted(probs_dir.glob("ssl_seed*.npy"))
     if not files:
         raise SystemExit(f"no ssl_seed*.npy in {probs_dir}")
-    probs = np.stack([np.load(f).astype(np.float32) for f in files])  # (M, N, K); kept as float16 in results/
-    members = {f.stem: accuracy(y_test, p.argmax(1)) for f, p in zip(files, probs)}
+    return {f.stem: np.load(f).astype(np.float32) for f in files}
+
+
+def split_report(probs_dir: Path, members: dict[str, np.ndarray], y_test: np.ndarray) -> dict:
+    probs = np.stack(list(members.values()))  # (M, N, K)
+    accuracies = {name: accuracy(y_test, p.argmax(1)) for name, p in members.items()}
     ensemble = probs.mean(0).argmax(1)
-    return {"dir": str(probs_dir), "members": members, "member_mean": float(np.mean(list(members.values()))),
+    return {"dir": str(probs_dir), "members": accuracies, "member_mean": float(np.mean(list(accuracies.values()))),
             "ensemble": accuracy(y_test, ensemble),
             "commonest_error": [describe_error(y_test, p.argmax(1)) for p in [*probs, probs.mean(0)]]}
 
@@ -48,15 +53,14 @@ def describe_error(y_true: np.ndarray, y_pred: np.ndarray) -> str:
     return "{}->{} ({})".format(*commonest_error(y_true, y_pred))
 
 
-def error_grid(probs_dirs: list[Path], x_test: np.ndarray, y_test: np.ndarray, path: str, n: int = 24) -> None:
-    """A PNG with one row per member: the first `n` test images of its commonest error."""
+def error_grid(members: list[np.ndarray], x_test: np.ndarray, y_test: np.ndarray, path: str, n: int = 24) -> None:
+    """A PNG with one row per member's (N, K) probabilities: the first `n` test images of its commonest error."""
     rows = []
-    for probs_dir in probs_dirs:
-        for f in sorted(probs_dir.glob("ssl_seed*.npy")):
-            pred = np.load(f).argmax(1)
-            true, wrong, _ = commonest_error(y_test, pred)
-            picked = x_test[(y_test == true) & (pred == wrong)][:n]
-            rows.append(np.concatenate([picked, np.ones((n - len(picked), *x_test.shape[1:]), x_test.dtype)]))
+    for probs in members:
+        pred = probs.argmax(1)
+        true, wrong, _ = commonest_error(y_test, pred)
+        picked = x_test[(y_test == true) & (pred == wrong)][:n]
+        rows.append(np.concatenate([picked, np.ones((n - len(picked), *x_test.shape[1:]), x_test.dtype)]))
     save_grid(np.concatenate(rows), path, nrow=n)
 
 
@@ -71,11 +75,12 @@ def main() -> None:
     cfg, _ = config.load(args.config, [f"data.data_dir={args.data_dir}", "data.download=false"])
     data = load_dataset(cfg.data)
     y_test = data.y_test
-    splits = [split_report(d, y_test) for d in args.dirs]
+    members = {d: load_members(d) for d in args.dirs}
+    splits = [split_report(d, members[d], y_test) for d in args.dirs]
     print(f"{'split':<32} {'members (test accuracy %)':<40} {'mean':>6} {'ensemble':>8}")
     for s in splits:
-        members = " ".join(f"{100 * a:.2f}" for a in s["members"].values())
-        print(f"{s['dir']:<32} {members:<40} {100 * s['member_mean']:6.2f} {100 * s['ensemble']:8.2f}")
+        accuracies = " ".join(f"{100 * a:.2f}" for a in s["members"].values())
+        print(f"{s['dir']:<32} {accuracies:<40} {100 * s['member_mean']:6.2f} {100 * s['ensemble']:8.2f}")
         print(f"{'  commonest error':<32} {' '.join(s['commonest_error'][:-1]):<40} {'':6} {s['commonest_error'][-1]:>8}")
     summary = {}
     for key in ("member_mean", "ensemble"):
@@ -83,7 +88,7 @@ def main() -> None:
         summary[key] = {"error_mean": float(np.mean(errors)), "error_std": float(np.std(errors))}
         print(f"test error over {len(splits)} splits, {key}: {np.mean(errors):.2f} ± {np.std(errors):.2f} %")
     if args.grid:
-        error_grid(args.dirs, data.x_test, y_test, args.grid)
+        error_grid([p for split in members.values() for p in split.values()], data.x_test, y_test, args.grid)
         print(f"wrote {args.grid}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"splits": splits, "summary": summary}, indent=1))

@@ -19,7 +19,7 @@ import torch
 
 from ganlearn import config
 from ganlearn.data import load_dataset
-from ganlearn.monitor import predict_logits
+from ganlearn.monitor import predict_probs
 from ganlearn.runlog import RunLog
 from ganlearn.trainer import build, fit
 
@@ -29,8 +29,8 @@ def run_one(cfg_name: str, overrides: list[str], data) -> tuple[list[dict], np.n
     cfg, _ = config.load(cfg_name, overrides)
     t = build(cfg, data)
     records = fit(t, RunLog(None), verbose=True)
-    logits = predict_logits(t.D_ema, torch.from_numpy(data.x_test).to(t.device), cfg.train.eval_batch_size)
-    return records, logits.float().softmax(1).cpu().numpy()
+    probs = predict_probs(t.D_ema, torch.from_numpy(data.x_test).to(t.device), cfg.train.eval_batch_size)
+    return records, probs.cpu().numpy()
 
 
 def summary(values: list[float]) -> str:

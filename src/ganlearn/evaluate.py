@@ -21,7 +21,7 @@ from .plots import plot_confusion, save_grid
 from .runlog import CHECKPOINT
 from .scores import generate, reference_stats, score_images
 from .segmentation import overlays, predict_label_maps, segmentation_scores
-from .monitor import predict_logits
+from .monitor import predict_logits, predict_probs
 from .trainer import d_outputs, make_split
 
 
@@ -143,7 +143,7 @@ def evaluate_ensemble(run_dirs: list[str | Path], overrides: list[str] = ()) -> 
     _check_one_split(run_dirs, cfgs, data)
     device = resolve_device(cfgs[0].train.device)
     x = torch.from_numpy(data.x_test).to(device)
-    probs = [predict_logits(restore_models(cfg, state, device)[1], x, cfg.train.eval_batch_size).float().softmax(1)
+    probs = [predict_probs(restore_models(cfg, state, device)[1], x, cfg.train.eval_batch_size)
              for cfg, state in runs]  # M x (N, K)
     members = [{"run": str(run_dir), "test_acc": accuracy(data.y_test, p.argmax(1).cpu().numpy())}
                for run_dir, p in zip(run_dirs, probs)]

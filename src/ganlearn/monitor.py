@@ -28,6 +28,11 @@ def predict_logits(D: torch.nn.Module, x: torch.Tensor, batch_size: int) -> torc
     return torch.cat([D(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
+def predict_probs(D: torch.nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """(N, K) fp32 class probabilities given that x is real: the softmax of predict_logits."""
+    return predict_logits(D, x, batch_size).float().softmax(1)
+
+
 def accuracy_of(t: Training, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor) -> float:
     """Accuracy of the EMA discriminator on a non-empty set."""
     x = torch.as_tensor(x).to(t.device)
@@ -53,7 +58,7 @@ def select_pseudo_labels(t: Training) -> None:
     """Self-training: the unlabelled images that the EMA discriminator assigns to one class with
     probability >= train.pseudo_label_threshold become labelled examples (with that class) for the epoch."""
     idx = torch.from_numpy(t.split.unlabelled).to(t.device)
-    probs = predict_logits(t.D_ema, t.x_train[idx], t.cfg.train.eval_batch_size).softmax(1)  # (N_unl, K)
+    probs = predict_probs(t.D_ema, t.x_train[idx], t.cfg.train.eval_batch_size)  # (N_unl, K)
     confidence, classes = probs.max(1)
     keep = confidence >= t.cfg.train.pseudo_label_threshold
     t.pseudo_idx, t.pseudo_y = idx[keep], classes[keep]

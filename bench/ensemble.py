@@ -2,6 +2,7 @@
 
     python bench/ssl_mnist.py ... --set data.split_seed=S --seeds 1 --save-probs DIR_S   # a member each
     python bench/ensemble.py --data-dir ../shared/data DIR_1 DIR_2 DIR_3 --out bench/results/ensemble.json
+    (--first 3: only the members of training seeds 1-3, where a folder holds more)
 
 Each DIR holds the final test probabilities (`ssl_seed<seed>.npy`) of runs on ONE labelled split
 (data.split_seed fixed, training seeds differ), so an ensemble uses that split's labels and no more.
@@ -22,9 +23,10 @@ from ganlearn.metrics import accuracy, confusion_matrix
 from ganlearn.plots import save_grid
 
 
-def load_members(probs_dir: Path) -> dict[str, np.ndarray]:
-    """{member name: its (N, K) test probabilities} for one split's folder (kept as float16 in results/)."""
-    files = sorted(probs_dir.glob("ssl_seed*.npy"))
+def load_members(probs_dir: Path, first: int | None = None) -> dict[str, np.ndarray]:
+    """{member name: its (N, K) test probabilities} for one split's folder (kept as float16 in results/),
+    the `first` members by training seed if given."""
+    files = sorted(probs_dir.glob("ssl_seed*.npy"), key=lambda f: int(f.stem.removeprefix("ssl_seed")))[:first]
     if not files:
         raise SystemExit(f"no ssl_seed*.npy in {probs_dir}")
     return {f.stem: np.load(f).astype(np.float32) for f in files}
@@ -71,11 +73,12 @@ def main() -> None:
     p.add_argument("--data-dir", default="../shared/data")
     p.add_argument("--out", default="bench/results/ensemble.json")
     p.add_argument("--grid", metavar="PNG", help="also a picture of each member's commonest error")
+    p.add_argument("--first", type=int, metavar="M", help="only the first M members of each split, by training seed")
     args = p.parse_args()
     cfg, _ = config.load(args.config, [f"data.data_dir={args.data_dir}", "data.download=false"])
     data = load_dataset(cfg.data)
     y_test = data.y_test
-    members = {d: load_members(d) for d in args.dirs}
+    members = {d: load_members(d, args.first) for d in args.dirs}
     splits = [split_report(d, members[d], y_test) for d in args.dirs]
     print(f"{'split':<32} {'members (test accuracy %)':<40} {'mean':>6} {'ensemble':>8}")
     for s in splits:

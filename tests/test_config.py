@@ -46,6 +46,17 @@ def test_entropy_weight_is_for_mode_ssl_and_not_negative():
             config.load(None, bad)
 
 
+def test_generator_optimizer_keys_default_to_the_discriminator_s_and_are_checked():
+    t = config.load(None, [])[0].train
+    assert t.g_lr is None and t.g_beta1 is None and t.generator_lr == t.lr
+    t = config.load(None, ["train.g_lr=1e-3", "train.g_beta1=0", "train.beta2=0.9999"])[0].train
+    assert t.generator_lr == 1e-3 and t.g_beta1 == 0 and t.beta2 == 0.9999
+    for bad, key in ((["train.g_lr=0"], "train.g_lr"), (["train.beta2=1"], "train.beta2"),
+                     (["train.g_beta1=-0.1"], "train.g_beta1")):
+        with pytest.raises(ConfigError, match=key):
+            config.load(None, bad)
+
+
 def test_bad_files(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         config.load(str(tmp_path / "missing.yaml"))

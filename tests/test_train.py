@@ -162,6 +162,18 @@ def test_a_nan_restarts_from_the_last_good_state_with_half_the_learning_rate(mon
     assert records[0]["lr"] == pytest.approx(cfg.train.lr) and records[2]["lr"] == pytest.approx(cfg.train.lr / 2)
 
 
+def test_g_and_d_follow_the_schedule_from_their_own_learning_rates_and_betas():
+    cfg, _ = config.load("digits_ssl", QUICK + ["train.epochs=2", "train.iters_per_epoch=10", "train.lr_decay_start=0.5",
+                                                "train.lr=0.003", "train.g_lr=0.001", "train.g_beta1=0",
+                                                "train.beta2=0.9999"])
+    t = build(cfg, load_digits())
+    assert t.opt_d.param_groups[0]["betas"] == (0.5, 0.9999) and t.opt_g.param_groups[0]["betas"] == (0, 0.9999)
+    records = fit(t, RunLog(None), verbose=False)
+    assert records[0]["lr"] == pytest.approx(0.003)  # constant for the first half
+    # the last step (19 of 20) runs at 1/10 of each base rate
+    assert t.opt_d.param_groups[0]["lr"] == pytest.approx(0.0003) and t.opt_g.param_groups[0]["lr"] == pytest.approx(0.0001)
+
+
 def test_persistent_nan_gives_up_and_keeps_the_last_good_checkpoint(monkeypatch, tmp_path):
     cfg, _ = config.load("digits_ssl", QUICK + ["train.epochs=3", "train.iters_per_epoch=10", "train.nan_retries=2"])
     _inject_nan(monkeypatch, at_steps=set(range(12, 1000)))  # every step after epoch 1

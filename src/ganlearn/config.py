@@ -59,6 +59,9 @@ class TrainConfig:
     batch_size: int = 100
     lr: float = 0.003
     beta1: float = 0.5
+    beta2: float = 0.999  # Adam's second-moment decay, D and G (Bad GAN's MNIST code: 0.9999)
+    g_lr: float | None = None  # G's learning rate (null: train.lr; Bad GAN's MNIST code: 1e-3 against D's 3e-3)
+    g_beta1: float | None = None  # G's Adam beta1 (null: train.beta1; Bad GAN's MNIST code: 0)
     adam_eps: float = 1e-4  # 1e-4 approximates the improved-gan Adam's sqrt(v + 1e-8); DCGAN configs use 1e-8
     lr_decay_start: float = 1.0  # fraction of training after which lr decays linearly to 0 (1.0: constant)
     unlabelled_weight: float = 0.5  # the reference code halves the unlabelled K+1 term
@@ -81,6 +84,10 @@ class TrainConfig:
     progress: bool = True  # tqdm progress bar
     out_dir: str = "runs"
     name: str | None = None  # run-folder suffix; defaults to the config's name
+
+    @property
+    def generator_lr(self) -> float:
+        return self.lr if self.g_lr is None else self.g_lr
 
 
 @dataclass
@@ -124,8 +131,8 @@ def _type_ok(value, annotation) -> bool:
 
 
 def _coerce(value, annotation):
-    """YAML reads 1e-3 (no dot) as a string; accept it where a float is expected."""
-    if isinstance(value, str) and _type_ok(1.5, annotation):
+    """Where a float is expected: YAML reads 1e-3 (no dot) as a string, and 0 as an int."""
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and _type_ok(1.5, annotation):
         try:
             return float(value)
         except ValueError:
@@ -185,8 +192,12 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"train.{key} must be at least 1, got {getattr(t, key)}")
     if t.adam_eps <= 0:
         raise ConfigError(f"train.adam_eps must be positive, got {t.adam_eps}")
-    if t.lr <= 0:
-        raise ConfigError(f"train.lr must be positive, got {t.lr}")
+    for key in ("lr", "g_lr"):
+        if getattr(t, key) is not None and getattr(t, key) <= 0:
+            raise ConfigError(f"train.{key} must be positive, got {getattr(t, key)}")
+    for key in ("beta1", "beta2", "g_beta1"):
+        if getattr(t, key) is not None and not 0 <= getattr(t, key) < 1:
+            raise ConfigError(f"train.{key} must be in [0, 1), got {getattr(t, key)}")
     if not 0 <= t.lr_decay_start <= 1:
         raise ConfigError(f"train.lr_decay_start must be in [0, 1], got {t.lr_decay_start}")
     if not 0 <= t.ema_decay < 1:

@@ -49,12 +49,12 @@ def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None
         b_ema.copy_(b)
 
 
-def learning_rate(cfg, step: int, total_steps: int) -> float:
-    """Constant, then linear decay to 0 over the last (1 - lr_decay_start) of training."""
+def lr_factor(cfg, step: int, total_steps: int) -> float:
+    """1, then linear decay to 0 over the last (1 - lr_decay_start) of training."""
     start = cfg.lr_decay_start * total_steps
     if step < start:
-        return cfg.lr
-    return cfg.lr * max(0.0, (total_steps - step) / max(total_steps - start, 1.0))
+        return 1.0
+    return max(0.0, (total_steps - step) / max(total_steps - start, 1.0))
 
 
 def _history_penalty(t: Training):
@@ -69,9 +69,11 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
     """Batch `i` of `orders` (from `epoch_orders`): a D step (none in mode seg without the adversarial
     term), an EMA update of D and, in GAN modes, a G step."""
     d_step, g_step = t.steps
-    lr = t.lr_scale * learning_rate(t.cfg.train, t.step, t.cfg.train.epochs * t.iters_per_epoch)
-    for group in t.opt_d.param_groups + t.opt_g.param_groups:
-        group["lr"] = lr
+    cfg = t.cfg.train
+    factor = t.lr_scale * lr_factor(cfg, t.step, cfg.epochs * t.iters_per_epoch)
+    for opt, lr in ((t.opt_d, cfg.lr), (t.opt_g, cfg.generator_lr)):
+        for group in opt.param_groups:
+            group["lr"] = factor * lr
     lab, unl, unl2, pseudo = orders
     x = t.x_train
     batch = Batch(x[lab[i]], t.y_train[lab[i]], x[unl[i]], x[unl2[i]])
@@ -82,18 +84,18 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
     penalty, stats = _history_penalty(t), {}
     if d_step is not None:
         with autocast(t.device, t.compute_dtype):
-            loss, stats = d_step(batch, t.cfg.train)
+            loss, stats = d_step(batch, cfg)
         update(t.opt_d, loss, t.D, penalty)
-        ema_update(t.D_ema, t.D, min(t.cfg.train.ema_decay, (1 + t.step) / (10 + t.step)))
+        ema_update(t.D_ema, t.D, min(cfg.ema_decay, (1 + t.step) / (10 + t.step)))
     if g_step is not None:
         with autocast(t.device, t.compute_dtype):
-            loss, g_stats = g_step(batch, t.cfg.train)
+            loss, g_stats = g_step(batch, cfg)
         update(t.opt_g, loss, t.G, penalty)
         stats |= g_stats
     if t.history is not None:
         t.history["D"].update(t.D)
         t.history["G"].update(t.G)
-    values = {k: float(v) for k, v in stats.items()} | {"lr": lr}
+    values = {k: float(v) for k, v in stats.items()} | {"lr": factor * cfg.lr}  # D's
     bad = [k for k, v in values.items() if not math.isfinite(v)]
     if any_rank(bool(bad), t.device):  # every process restarts together (or none does)
         raise NonFiniteLoss(f"non-finite {', '.join(bad) or 'loss on another process'} at step {t.step + 1}")

@@ -136,7 +136,10 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     # adam_eps 1e-4 approximates the reference Adam's sqrt(v + 1e-8): it keeps tiny gradients (a
     # saturated generator) from being blown up to full-size steps. fused: one kernel for all
     # parameters instead of ~6 passes over each (12% of a step on CPU; needs torch >= 2.4 there)
-    adam = dict(lr=t.lr, betas=(t.beta1, 0.999), eps=t.adam_eps, fused=True)
+    adam = dict(eps=t.adam_eps, fused=True)
+    g_beta1 = t.beta1 if t.g_beta1 is None else t.g_beta1
+    opt_g = torch.optim.Adam(G.parameters(), lr=t.generator_lr, betas=(g_beta1, t.beta2), **adam)
+    opt_d = torch.optim.Adam(D.parameters(), lr=t.lr, betas=(t.beta1, t.beta2), **adam)
     rank = distributed.world()[0]
     if rank:  # the same initial weights everywhere, then each rank its own noise and samples
         torch.manual_seed(t.seed + 7919 * rank)
@@ -144,7 +147,7 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     steps = tuple(distributed.wrap(StepLoss(step, G, D, trains), device) if step else None
                   for step, trains in ((d_step, "D"), (g_step, "G")))
     return Training(cfg, data, split, device, G, D, D_ema,
-                    torch.optim.Adam(G.parameters(), **adam), torch.optim.Adam(D.parameters(), **adam),
+                    opt_g, opt_d,
                     x_train, torch.from_numpy(data.y_train).to(device), unlabelled,
                     resolve_precision(t.precision, device),
                     torch.nn.ModuleDict({"G": HistoricalAverage(G), "D": HistoricalAverage(D)})

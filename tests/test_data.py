@@ -19,6 +19,17 @@ def test_labelled_split_is_balanced_seeded_and_disjoint():
     assert np.array_equal(a.labelled, b.labelled) and not np.array_equal(a.labelled, c.labelled)
 
 
+def test_improved_gan_split_takes_each_class_s_first_examples_in_the_reference_s_permutation():
+    y = np.random.default_rng(0).integers(0, 10, 600)
+    split = labelled_split(y, 10, labels_per_class=4, val_per_class=2, seed=1, method="improved-gan")
+    order = np.random.RandomState(1).permutation(600)  # the reference: data_rng.permutation(trainx.shape[0])
+    first = [order[y[order] == c] for c in range(10)]
+    assert np.array_equal(split.labelled, np.sort(np.concatenate([f[:4] for f in first])))
+    assert np.array_equal(split.val, np.sort(np.concatenate([f[4:6] for f in first])))
+    assert len(np.concatenate([split.labelled, split.unlabelled, split.val])) == 600
+    assert not np.array_equal(split.labelled, labelled_split(y, 10, labels_per_class=4, val_per_class=2, seed=1).labelled)
+
+
 def test_labelled_split_by_rate_is_per_class():
     y = np.concatenate([np.zeros(100, int), np.ones(50, int)])
     split = labelled_split(y, 2, label_rate=0.2, seed=0)

@@ -27,6 +27,7 @@ class DataConfig:
     label_rate: float | None = None  # ... or as a fraction of each class (then labels_per_class must be null)
     val_per_class: int = 0  # labelled validation examples held out of training (for model selection)
     split_seed: int | None = None  # seed of the labelled split (null: train.seed): one split, several training seeds
+    split_method: str = "ganlearn"  # ganlearn | improved-gan (the reference code's split for the same seed)
     exclude_classes: list[int] = field(default_factory=list)  # dropped from the training split only ("normal" data for anomaly detection)
     canvas_size: int = 64  # mnist-seg / fashion-seg: side of the generated canvases (segdata.py) ...
     max_objects: int = 4  # ... each with 1 to this many objects
@@ -101,6 +102,7 @@ class Config:
 
 
 CHOICES = {
+    ("data", "split_method"): ("ganlearn", "improved-gan"),
     ("data", "dataset"): ("mnist", "fashion", "digits", "npz", "folder", "mnist-seg", "fashion-seg", "seg-folder"),
     ("train", "mode"): ("ssl", "gan", "supervised", "seg"),
     ("train", "g_loss"): ("auto", "feature_matching", "nonsaturating"),

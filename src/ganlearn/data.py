@@ -269,13 +269,18 @@ class Split:
 
 
 def labelled_split(y: np.ndarray, n_classes: int, labels_per_class: int | None = None,
-                   label_rate: float | None = None, val_per_class: int = 0, seed: int = 0) -> Split:
+                   label_rate: float | None = None, val_per_class: int = 0, seed: int = 0,
+                   method: str = "ganlearn") -> Split:
     """A balanced, seeded labelled split: `labels_per_class` examples of each class, or
-    `label_rate` of each class (at least one). The test set is never an input here."""
+    `label_rate` of each class (at least one). The test set is never an input here.
+    method "ganlearn" shuffles each class with numpy's default_rng(seed); "improved-gan" draws the
+    split the reference code does (RandomState(seed).permutation of the whole training set, then
+    each class's first examples in that order), so its seed_data=1 is split_seed=1 here."""
     rng = np.random.default_rng(seed)
+    order = np.random.RandomState(seed).permutation(len(y)) if method == "improved-gan" else None
     labelled, val = [], []
     for c in range(n_classes):
-        members = rng.permutation(np.flatnonzero(y == c))
+        members = rng.permutation(np.flatnonzero(y == c)) if order is None else order[y[order] == c]
         n = labels_per_class if label_rate is None else max(1, int(round(label_rate * len(members))))
         if n + val_per_class > len(members):
             raise DataError(f"asked for {n} labelled + {val_per_class} validation examples of class {c}, "

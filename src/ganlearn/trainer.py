@@ -114,7 +114,7 @@ def make_split(cfg: Config, data: Dataset) -> Split:
     if cfg.train.mode == "seg":
         return canvas_split(len(data.y_train), cfg.data.label_rate, seed=seed)
     return labelled_split(data.y_train, data.n_classes, cfg.data.labels_per_class, cfg.data.label_rate,
-                          cfg.data.val_per_class, seed=seed)
+                          cfg.data.val_per_class, seed=seed, method=cfg.data.split_method)
 
 
 def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:

@@ -61,6 +61,16 @@ def test_resume_refuses_a_different_config():
         check_same_config(old, new)
 
 
+
+def test_resume_reads_keys_older_checkpoints_lack_as_their_defaults():
+    old, new = Config().to_dict(), Config().to_dict()
+    del old["train"]["beta2"], old["data"]["split_method"]  # a checkpoint saved before these keys existed
+    check_same_config(old, new, defaults=Config().to_dict())
+    new["train"]["beta2"] = 0.9999
+    with pytest.raises(CheckpointError, match=r"train.beta2: 0.999 -> 0.9999"):
+        check_same_config(old, new, defaults=Config().to_dict())
+
+
 def test_exported_model_round_trip_and_bad_files(tmp_path, capsys):
     from ganlearn.cli import main
     from ganlearn.export import load_exported

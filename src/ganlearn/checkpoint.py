@@ -60,9 +60,10 @@ def _flatten(cfg: dict) -> dict:
     return {f"{section}.{key}": value for section, values in cfg.items() for key, value in values.items()}
 
 
-def check_same_config(saved: dict, current: dict) -> None:
-    """Refuse to resume a run with a config that changes what is being trained."""
-    old, new = _flatten(saved), _flatten(current)
+def check_same_config(saved: dict, current: dict, defaults: dict | None = None) -> None:
+    """Refuse to resume a run with a config that changes what is being trained. A key the saved
+    config lacks (a checkpoint older than the key) counts as its value in `defaults`."""
+    old, new = _flatten(defaults or {}) | _flatten(saved), _flatten(current)
     diffs = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
              if k not in RESUMABLE_CHANGES and old.get(k) != new.get(k)]
     if diffs:

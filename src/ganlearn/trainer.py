@@ -242,7 +242,7 @@ def run(cfg: Config, name: str, resume: str | Path | None = None) -> Path:
     if resume is not None:
         run_dir = Path(resume)
         state = load_checkpoint(run_dir / "checkpoint.pt")
-        check_same_config(state["config"], cfg.to_dict())
+        check_same_config(state["config"], cfg.to_dict(), defaults=Config().to_dict())
     t = build(cfg, load_dataset(cfg.data))
     main = distributed.is_main()
     if state is not None:

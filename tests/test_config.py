@@ -39,11 +39,14 @@ def test_label_rate_replaces_the_default_count():
         config.load(None, ["data.label_rate=0.2", "data.labels_per_class=10"])
 
 
-def test_entropy_weight_is_for_mode_ssl_and_not_negative():
-    assert config.load(None, ["train.entropy_weight=0.1"])[0].train.entropy_weight == 0.1
-    for bad in (["train.entropy_weight=-1"], ["train.entropy_weight=0.1", "train.mode=gan"]):
-        with pytest.raises(ConfigError, match="train.entropy_weight"):
+@pytest.mark.parametrize("key", ["entropy_weight", "manifold_weight"])
+def test_regulariser_weights_are_for_mode_ssl_and_not_negative(key):
+    assert getattr(config.load(None, [f"train.{key}=0.1"])[0].train, key) == 0.1
+    for bad in ([f"train.{key}=-1"], [f"train.{key}=0.1", "train.mode=gan"]):
+        with pytest.raises(ConfigError, match=f"train.{key}"):
             config.load(None, bad)
+    with pytest.raises(ConfigError, match="train.manifold_eps must be positive"):
+        config.load(None, ["train.manifold_weight=1", "train.manifold_eps=0"])
 
 
 def test_generator_optimizer_keys_default_to_the_discriminator_s_and_are_checked():

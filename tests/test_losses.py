@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ganlearn.losses import (conditional_entropy, discriminator_loss, feature_matching_loss, generator_loss,
-                             kplus1_unlabelled_loss, real_logit, supervised_loss)
+                             kplus1_unlabelled_loss, manifold_loss, real_logit, supervised_loss)
 
 
 def explicit_kplus1_loss(logits_unl, logits_fake):
@@ -71,3 +71,10 @@ def test_conditional_entropy_hand_computed():
     assert conditional_entropy(certain).item() == pytest.approx(0.0, abs=1e-6)  # no NaN from 0 log 0
     p = torch.tensor([0.5, 0.25, 0.25])
     assert conditional_entropy(p.log()[None]).item() == pytest.approx(1.5 * math.log(2))
+
+
+def test_manifold_loss_hand_computed():
+    a = torch.tensor([[1.0, 2.0], [0.0, 0.0]])
+    b = torch.tensor([[0.0, 0.0], [0.0, 3.0]])  # squared changes 1 + 4 and 9: mean 7
+    assert manifold_loss(a, b).item() == pytest.approx(7.0)
+    assert manifold_loss(a, a).item() == 0.0

@@ -68,3 +68,19 @@ def test_entropy_term_makes_d_confident_on_unlabelled_data():
     _, last = ssl_d_step(G, D, batch, cfg)
     assert last["entropy_unl"] < 0.5 * first["entropy_unl"]
     assert "entropy_unl" not in ssl_d_step(G, D, batch, TrainConfig())[1]  # off by default
+
+
+def test_manifold_term_makes_d_smooth_along_g():
+    """The same D trained with and without the term: with it, D's logits change less between G(z) and
+    G(z + eps d). D's noise is off for the term, so with eps -> 0 the two passes agree exactly."""
+    measure = TrainConfig(manifold_weight=1.0, manifold_eps=2.0)
+    change = {}
+    for weight in (0.0, 100.0):
+        G, D, _, opt_d, batch = setup()
+        cfg = TrainConfig(manifold_weight=weight, manifold_eps=2.0)
+        for _ in range(40):
+            update(opt_d, *ssl_d_step(G, D, batch, cfg)[:1], D)
+        change[weight] = sum(ssl_d_step(G, D, batch, measure)[1]["manifold"] for _ in range(5))
+    assert change[100.0] < 0.5 * change[0.0]
+    assert ssl_d_step(G, D, batch, TrainConfig(manifold_weight=1.0, manifold_eps=1e-6))[1]["manifold"] < 1e-6
+    assert D.training  # the noiseless pass hands D back in training mode

@@ -68,6 +68,8 @@ class TrainConfig:
     unlabelled_weight: float = 0.5  # the reference code halves the unlabelled K+1 term
     ema_decay: float = 0.999  # evaluation uses an exponential moving average of D
     entropy_weight: float = 0.0  # mode ssl: weight of the class entropy of D on unlabelled data (Bad GAN)
+    manifold_weight: float = 0.0  # mode ssl: weight of D's logit change along G's manifold (Lecouat et al. 2018)
+    manifold_eps: float = 1.0  # ... the length of the random latent step that change is measured over
     pseudo_label_threshold: float | None = None  # self-training: pseudo-label unlabelled images D classifies this confidently
     pseudo_label_start: int = 5  # ... after this many warm-up epochs (re-selected at the start of every epoch)
     pseudo_label_weight: float = 1.0  # weight of the pseudo-labelled cross-entropy in the D loss
@@ -208,9 +210,12 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"train.real_label must be in (0.5, 1], got {t.real_label}")
     if t.pseudo_label_threshold is not None and (t.mode != "ssl" or not 0 < t.pseudo_label_threshold < 1):
         raise ConfigError("train.pseudo_label_threshold (self-training) must be in (0, 1), in mode ssl only")
-    if t.entropy_weight and (t.mode != "ssl" or t.entropy_weight < 0):
-        raise ConfigError(f"train.entropy_weight must be >= 0, in mode ssl only; "
-                          f"got {t.entropy_weight} in mode {t.mode}")
+    for key in ("entropy_weight", "manifold_weight"):
+        weight = getattr(t, key)
+        if weight and (t.mode != "ssl" or weight < 0):
+            raise ConfigError(f"train.{key} must be >= 0, in mode ssl only; got {weight} in mode {t.mode}")
+    if t.manifold_eps <= 0:
+        raise ConfigError(f"train.manifold_eps must be positive, got {t.manifold_eps}")
     if t.nan_retries < 0:
         raise ConfigError(f"train.nan_retries must be >= 0, got {t.nan_retries}")
     if t.historical_averaging < 0:

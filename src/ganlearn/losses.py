@@ -45,6 +45,13 @@ def conditional_entropy(logits: torch.Tensor) -> torch.Tensor:
     return -(log_p.exp() * log_p).sum(1).mean()
 
 
+def manifold_loss(logits: torch.Tensor, logits_moved: torch.Tensor) -> torch.Tensor:
+    """Mean squared change of D's (B, K) class logits between G(z) and G(z + eps d), d a random unit
+    latent direction: a finite-difference Monte Carlo estimate of ||J_z f(G(z))||^2 (Lecouat et al.
+    2018), which makes D's classes vary slowly along the data manifold that G has learned."""
+    return (logits - logits_moved).square().sum(1).mean()
+
+
 def generator_loss(logit_fake: torch.Tensor) -> torch.Tensor:
     """Non-saturating generator loss: -E log D(G(z)) = E softplus(-logit)."""
     return F.softplus(-logit_fake).mean()

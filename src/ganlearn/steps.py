@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import torch
 
 from .losses import (conditional_entropy, discriminator_loss, encode_label_maps, feature_matching_loss,
-                     generator_loss, kplus1_unlabelled_loss, real_logit, segmentation_loss, supervised_loss)
+                     generator_loss, kplus1_unlabelled_loss, manifold_loss, real_logit, segmentation_loss,
+                     supervised_loss)
 from .metrics import IGNORE
 from .techniques import batch_dependent
 
@@ -60,28 +61,57 @@ def d_logits(D, batches: list[torch.Tensor]) -> list[torch.Tensor]:
     return list(D(torch.cat(batches)).float().split([len(x) for x in batches]))
 
 
+def noiseless_logits(D, batches: list[torch.Tensor]) -> list[torch.Tensor]:
+    """d_logits with D in eval mode (its noise layers off), so that two passes differ only by their inputs."""
+    was_training = D.training
+    D.eval()
+    try:
+        return d_logits(D, batches)
+    finally:
+        D.train(was_training)
+
+
 def _fake(G, n: int) -> torch.Tensor:
     with torch.no_grad():
         return G(G.sample_z(n))  # (B, C, H, W)
 
 
+def _fake_and_moved(G, n: int, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """G(z) and G(z + eps d) for n latent codes z and random unit directions d (the manifold term)."""
+    with torch.no_grad():
+        z = G.sample_z(n)  # (B, z_dim)
+        direction = torch.randn_like(z)
+        direction = direction / direction.norm(dim=1, keepdim=True)
+        return G(z), G(z + eps * direction)
+
+
 def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     """K+1 discriminator step on labelled, unlabelled and generated examples (and pseudo-labelled ones
-    when self-training has selected some)."""
-    x_fake = _fake(G, len(batch.x_unl))
-    pseudo = [batch.x_pseudo] if batch.x_pseudo is not None else []
-    logits_lab, logits_unl, logits_fake, *logits_pseudo = d_logits(D, [batch.x_lab, batch.x_unl, x_fake, *pseudo])
-    loss_lab = supervised_loss(logits_lab, batch.y_lab)
-    loss_unl = kplus1_unlabelled_loss(logits_unl, logits_fake, cfg.real_label)
+    when self-training has selected some). The manifold term compares noiseless passes of D over G(z)
+    and G(z + eps d): with D's noise on, the difference of two passes would be mostly that noise."""
+    inputs = {"lab": batch.x_lab, "unl": batch.x_unl}
+    if cfg.manifold_weight:
+        inputs["fake"], x_moved = _fake_and_moved(G, len(batch.x_unl), cfg.manifold_eps)
+    else:
+        inputs["fake"] = _fake(G, len(batch.x_unl))
+    if batch.x_pseudo is not None:
+        inputs["pseudo"] = batch.x_pseudo
+    logits = dict(zip(inputs, d_logits(D, list(inputs.values()))))
+    loss_lab = supervised_loss(logits["lab"], batch.y_lab)
+    loss_unl = kplus1_unlabelled_loss(logits["unl"], logits["fake"], cfg.real_label)
     loss = loss_lab + cfg.unlabelled_weight * loss_unl
     stats = {"loss_lab": loss_lab.detach(), "loss_unl": loss_unl.detach(),
-             "train_acc": (logits_lab.argmax(1) == batch.y_lab).float().mean()}
+             "train_acc": (logits["lab"].argmax(1) == batch.y_lab).float().mean()}
     if cfg.entropy_weight:
-        entropy = conditional_entropy(logits_unl)
+        entropy = conditional_entropy(logits["unl"])
         loss = loss + cfg.entropy_weight * entropy
         stats["entropy_unl"] = entropy.detach()
-    if logits_pseudo:
-        loss_pseudo = supervised_loss(logits_pseudo[0], batch.y_pseudo)
+    if cfg.manifold_weight:
+        manifold = manifold_loss(*noiseless_logits(D, [inputs["fake"], x_moved]))
+        loss = loss + cfg.manifold_weight * manifold
+        stats["manifold"] = manifold.detach()
+    if "pseudo" in logits:
+        loss_pseudo = supervised_loss(logits["pseudo"], batch.y_pseudo)
         loss = loss + cfg.pseudo_label_weight * loss_pseudo
         stats["loss_pseudo"] = loss_pseudo.detach()
     return loss, stats

@@ -70,6 +70,7 @@ class TrainConfig:
     entropy_weight: float = 0.0  # mode ssl: weight of the class entropy of D on unlabelled data (Bad GAN)
     manifold_weight: float = 0.0  # mode ssl: weight of D's logit change along G's manifold (Lecouat et al. 2018)
     manifold_eps: float = 1.0  # ... the length of the random latent step that change is measured over
+    manifold_until: float = 1.0  # ... the fraction of training (in steps) after which the term is off
     pseudo_label_threshold: float | None = None  # self-training: pseudo-label unlabelled images D classifies this confidently
     pseudo_label_start: int = 5  # ... after this many warm-up epochs (re-selected at the start of every epoch)
     pseudo_label_weight: float = 1.0  # weight of the pseudo-labelled cross-entropy in the D loss
@@ -216,6 +217,8 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"train.{key} must be >= 0, in mode ssl only; got {weight} in mode {t.mode}")
     if t.manifold_eps <= 0:
         raise ConfigError(f"train.manifold_eps must be positive, got {t.manifold_eps}")
+    if not 0 <= t.manifold_until <= 1:
+        raise ConfigError(f"train.manifold_until must be in [0, 1], got {t.manifold_until}")
     if t.nan_retries < 0:
         raise ConfigError(f"train.nan_retries must be >= 0, got {t.nan_retries}")
     if t.historical_averaging < 0:

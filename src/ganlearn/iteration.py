@@ -70,13 +70,15 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
     term), an EMA update of D and, in GAN modes, a G step."""
     d_step, g_step = t.steps
     cfg = t.cfg.train
-    factor = t.lr_scale * lr_factor(cfg, t.step, cfg.epochs * t.iters_per_epoch)
+    total_steps = cfg.epochs * t.iters_per_epoch
+    factor = t.lr_scale * lr_factor(cfg, t.step, total_steps)
     for opt, lr in ((t.opt_d, cfg.lr), (t.opt_g, cfg.generator_lr)):
         for group in opt.param_groups:
             group["lr"] = factor * lr
     lab, unl, unl2, pseudo = orders
     x = t.x_train
     batch = Batch(x[lab[i]], t.y_train[lab[i]], x[unl[i]], x[unl2[i]])
+    batch.manifold_weight = cfg.manifold_weight if t.step < cfg.manifold_until * total_steps else 0.0
     if len(pseudo):
         batch.x_pseudo, batch.y_pseudo = x[t.pseudo_idx[pseudo[i]]], t.pseudo_y[pseudo[i]]
     t.G.train()

@@ -25,6 +25,7 @@ class Batch:
     x_unl2: torch.Tensor  # (B, C, H, W) another unlabelled batch for the G step (as in the reference)
     x_pseudo: torch.Tensor | None = None  # (B, C, H, W) pseudo-labelled images (self-training), if any
     y_pseudo: torch.Tensor | None = None  # (B,) their pseudo-labels
+    manifold_weight: float | None = None  # this step's weight of the manifold term (None: cfg's)
 
 
 class StepLoss(torch.nn.Module):
@@ -90,7 +91,8 @@ def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     when self-training has selected some). The manifold term compares noiseless passes of D over G(z)
     and G(z + eps d): with D's noise on, the difference of two passes would be mostly that noise."""
     inputs = {"lab": batch.x_lab, "unl": batch.x_unl}
-    if cfg.manifold_weight:
+    manifold_weight = cfg.manifold_weight if batch.manifold_weight is None else batch.manifold_weight
+    if manifold_weight:
         inputs["fake"], x_moved = _fake_and_moved(G, len(batch.x_unl), cfg.manifold_eps)
     else:
         inputs["fake"] = _fake(G, len(batch.x_unl))
@@ -106,9 +108,9 @@ def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
         entropy = conditional_entropy(logits["unl"])
         loss = loss + cfg.entropy_weight * entropy
         stats["entropy_unl"] = entropy.detach()
-    if cfg.manifold_weight:
+    if manifold_weight:
         manifold = manifold_loss(*noiseless_logits(D, [inputs["fake"], x_moved]))
-        loss = loss + cfg.manifold_weight * manifold
+        loss = loss + manifold_weight * manifold
         stats["manifold"] = manifold.detach()
     if "pseudo" in logits:
         loss_pseudo = supervised_loss(logits["pseudo"], batch.y_pseudo)

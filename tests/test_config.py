@@ -47,6 +47,8 @@ def test_regulariser_weights_are_for_mode_ssl_and_not_negative(key):
             config.load(None, bad)
     with pytest.raises(ConfigError, match="train.manifold_eps must be positive"):
         config.load(None, ["train.manifold_weight=1", "train.manifold_eps=0"])
+    with pytest.raises(ConfigError, match=r"train.manifold_until must be in \[0, 1\]"):
+        config.load(None, ["train.manifold_weight=1", "train.manifold_until=1.5"])
 
 
 def test_generator_optimizer_keys_default_to_the_discriminator_s_and_are_checked():

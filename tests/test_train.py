@@ -191,3 +191,11 @@ def test_split_seed_fixes_the_labelled_split_across_training_seeds():
     assert np.array_equal(labelled("train.seed=1", "data.split_seed=7"), labelled("train.seed=2", "data.split_seed=7"))
     assert not np.array_equal(labelled("train.seed=1"), labelled("train.seed=2"))  # default: follows train.seed
     assert np.array_equal(labelled("train.seed=7"), labelled("train.seed=1", "data.split_seed=7"))
+
+
+def test_manifold_term_stops_after_its_fraction_of_training():
+    cfg, _ = config.load("digits_ssl", QUICK + ["train.epochs=2", "train.iters_per_epoch=10", "train.manifold_weight=0.3",
+                                                "train.manifold_eps=0.1", "train.manifold_until=0.5"])
+    records = fit(build(cfg, load_digits()), RunLog(None), verbose=False)
+    assert records[0]["manifold"] > 0  # on for the first half (epoch 1) ...
+    assert "manifold" not in records[1]  # ... and off after it

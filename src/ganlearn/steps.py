@@ -89,7 +89,8 @@ def _fake_and_moved(G, n: int, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
 def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     """K+1 discriminator step on labelled, unlabelled and generated examples (and pseudo-labelled ones
     when self-training has selected some). The manifold term compares noiseless passes of D over G(z)
-    and G(z + eps d): with D's noise on, the difference of two passes would be mostly that noise."""
+    and G(z + eps d): with D's noise on, the difference of two passes would be mostly that noise. Its
+    weight is `batch.manifold_weight` where set (`train_iteration` sets 0 after `manifold_until`)."""
     inputs = {"lab": batch.x_lab, "unl": batch.x_unl}
     manifold_weight = cfg.manifold_weight if batch.manifold_weight is None else batch.manifold_weight
     if manifold_weight:

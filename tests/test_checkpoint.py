@@ -61,7 +61,6 @@ def test_resume_refuses_a_different_config():
         check_same_config(old, new)
 
 
-
 def test_resume_reads_keys_older_checkpoints_lack_as_their_defaults():
     old, new = Config().to_dict(), Config().to_dict()
     del old["train"]["beta2"], old["data"]["split_method"]  # a checkpoint saved before these keys existed

@@ -45,6 +45,9 @@ def test_regulariser_weights_are_for_mode_ssl_and_not_negative(key):
     for bad in ([f"train.{key}=-1"], [f"train.{key}=0.1", "train.mode=gan"]):
         with pytest.raises(ConfigError, match=f"train.{key}"):
             config.load(None, bad)
+
+
+def test_manifold_step_length_and_stop_fraction_are_checked():
     with pytest.raises(ConfigError, match="train.manifold_eps must be positive"):
         config.load(None, ["train.manifold_weight=1", "train.manifold_eps=0"])
     with pytest.raises(ConfigError, match=r"train.manifold_until must be in \[0, 1\]"):

@@ -70,7 +70,8 @@ class TrainConfig:
     entropy_weight: float = 0.0  # mode ssl: weight of the class entropy of D on unlabelled data (Bad GAN)
     manifold_weight: float = 0.0  # mode ssl: weight of D's logit change along G's manifold (Lecouat et al. 2018)
     manifold_eps: float = 1.0  # ... the length of the random latent step that change is measured over
-    manifold_until: float = 1.0  # ... the fraction of training (in steps) after which the term is off
+    manifold_until: float = 1.0  # ... the fraction of training (in steps) after which the term is off;
+    # on MNIST-100 the term collapses D after 45-60 epochs, so keep u * epochs near 40 (docs/benchmarks.md)
     pseudo_label_threshold: float | None = None  # self-training: pseudo-label unlabelled images D classifies this confidently
     pseudo_label_start: int = 5  # ... after this many warm-up epochs (re-selected at the start of every epoch)
     pseudo_label_weight: float = 1.0  # weight of the pseudo-labelled cross-entropy in the D loss

@@ -1,6 +1,6 @@
 """Benchmark: training throughput of the improved-gan MNIST pair, and achieved against peak GFLOP/s.
 
-    python bench/throughput.py --data-dir ../shared/data --precisions fp32 bf16
+    python bench/throughput.py --data-dir ../shared/data --precisions fp32 bf16   # --device cuda on a GPU
 
 For each precision, times one epoch's worth of training iterations (600 at the reference batch of
 100: one D step on 100 labelled + 100 unlabelled + 100 generated images, one G step) after a
@@ -24,6 +24,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ganlearn import config
 from ganlearn.data import load_dataset
+from ganlearn.hardware import resolve_device
 from ganlearn.iteration import epoch_orders, train_iteration
 from ganlearn.trainer import build
 
@@ -31,14 +32,22 @@ PORT_SECONDS_PER_1000 = (0.84, 0.96)  # the reference port on this machine (issu
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
-def matmul_gflops(m: int, k: int, n: int, dtype: torch.dtype, seconds: float = 1.0) -> float:
-    """Best-of-runs GFLOP/s of torch.mm for (m, k) @ (k, n) in `dtype`."""
-    a, b = torch.randn(m, k).to(dtype), torch.randn(k, n).to(dtype)
+def sync(device: torch.device) -> None:
+    """Wait for queued GPU work, so that wall-clock timings cover it (a no-op on CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_gflops(m: int, k: int, n: int, dtype: torch.dtype, device: torch.device, seconds: float = 1.0) -> float:
+    """Best-of-runs GFLOP/s of torch.mm for (m, k) @ (k, n) in `dtype` on `device`."""
+    a, b = torch.randn(m, k, device=device).to(dtype), torch.randn(k, n, device=device).to(dtype)
     a @ b
+    sync(device)
     best, start = float("inf"), time.perf_counter()
     while time.perf_counter() - start < seconds:
         t0 = time.perf_counter()
         a @ b
+        sync(device)
         best = min(best, time.perf_counter() - t0)
     return 2 * m * k * n / best / 1e9
 
@@ -51,9 +60,11 @@ def step_throughput(cfg_overrides: list[str], data, iters: int, warmup: int) -> 
         train_iteration(t, orders, 0)
     for i in range(1, warmup + 1):
         train_iteration(t, orders, i)
+    sync(t.device)
     start = time.perf_counter()
     for i in range(iters):
         train_iteration(t, orders, i % t.iters_per_epoch)
+    sync(t.device)
     seconds = time.perf_counter() - start
     images = iters * cfg.train.batch_size  # unlabelled images (the port's unit)
     flops = counter.get_total_flops()
@@ -69,19 +80,22 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--iters", type=int, default=600, help="timed iterations (600 = one epoch at batch 100)")
     p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (the matmul peak is measured there too)")
     p.add_argument("--out", default="bench/results/throughput.json")
     args = p.parse_args()
 
     base = [f"data.data_dir={args.data_dir}", "data.download=false", "train.progress=false",
-            f"train.batch_size={args.batch_size}", "train.seed=1"]
+            f"train.batch_size={args.batch_size}", "train.seed=1", f"train.device={args.device}"]
     data = load_dataset(config.load("mnist_ssl", base)[0].data)
     n = 3 * args.batch_size  # the D step's concatenated batch
-    peaks = {name: {"step_layer": matmul_gflops(n, 784, 1000, dtype), "square_2048": matmul_gflops(2048, 2048, 2048, dtype)}
-             for name, dtype in DTYPES.items()}
+    device = resolve_device(args.device)
+    peaks = {name: {"step_layer": matmul_gflops(n, 784, 1000, dtype, device),
+                    "square_2048": matmul_gflops(2048, 2048, 2048, dtype, device)} for name, dtype in DTYPES.items()}
     steps = {name: step_throughput(base + [f"train.precision={name}"], data, args.iters, args.warmup)
              for name in args.precisions}
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {where}")
     print("matmul peak GFLOP/s: " + ", ".join(f"{k} {v['step_layer']:.0f} ({n}x784x1000) / {v['square_2048']:.0f} (2048^3)"
                                                for k, v in peaks.items()))
     print(f"{'precision':<9} {'img/s':>7} {'s/1000 img':>10} {'s/epoch':>8} {'vs port':>10} {'GFLOP/it':>8} "
@@ -93,7 +107,7 @@ def main() -> None:
         print(f"{name:<9} {r['images_per_second']:7.0f} {r['seconds_per_1000_images']:10.3f} "
               f"{60 * r['seconds_per_1000_images']:8.1f} {speedup[0]:4.1f}-{speedup[1]:3.1f}x "
               f"{r['gflop_per_iteration']:8.2f} {r['gflops']:8.0f} {100 * r['fraction_of_matmul_peak']:11.0f}%")
-    result = {"command": " ".join(["python"] + sys.argv), "threads": torch.get_num_threads(),
+    result = {"command": " ".join(["python"] + sys.argv), "threads": torch.get_num_threads(), "device": where,
               "torch": torch.__version__, "platform": platform.platform(), "matmul_peak_gflops": peaks,
               "steps": steps}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -30,11 +30,12 @@ def cpu_has_native_bf16() -> bool:
 
 
 def resolve_precision(name: str, device: torch.device) -> torch.dtype:
-    """The autocast dtype of the training steps: `auto` is bf16 where the hardware does it natively."""
-    if name == "fp32":
-        return torch.float32
-    native = torch.cuda.is_bf16_supported() if device.type == "cuda" else cpu_has_native_bf16()
-    if name == "bf16" or native:
+    """The autocast dtype of the training steps: `auto` is bf16 on a CPU that does it natively, else fp32.
+
+    Not bf16 on CUDA: our 28x28 nets' steps are bound by kernel launches there, and autocast's casts
+    add launches; on an H100 bf16 made an epoch 5-25 % slower (docs/benchmarks.md). Ask for it by name.
+    """
+    if name == "bf16" or (name == "auto" and device.type == "cpu" and cpu_has_native_bf16()):
         return torch.bfloat16
     return torch.float32
 

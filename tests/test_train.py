@@ -1,4 +1,5 @@
 """End-to-end: learning, resumption, and the CLI's handling of bad input."""
+import io
 import json
 import math
 import signal
@@ -29,6 +30,20 @@ def test_gan_beats_labels_only_on_the_same_split_and_seed():
         t = build(cfg, data)
         accuracy[mode] = fit(t, RunLog(None), verbose=False)[-1]["test_acc"]
     assert accuracy["ssl"] > accuracy["supervised"] + 0.02, accuracy
+
+
+def test_each_epoch_line_is_flushed_as_it_ends(monkeypatch):
+    """A log redirected to a file (`nohup ... > log &`) shows each epoch as it ends, not at exit."""
+    class Log(io.StringIO):
+        flushed = ""
+
+        def flush(self):
+            self.flushed = self.getvalue()
+
+    monkeypatch.setattr(sys, "stdout", Log())
+    cfg, _ = config.load("digits_ssl", QUICK + ["train.epochs=2", "train.iters_per_epoch=5"])
+    fit(build(cfg, load_digits()), RunLog(None), verbose=True)
+    assert "epoch 1/2" in sys.stdout.flushed and "epoch 2/2" in sys.stdout.flushed
 
 
 def run_cli(*args, **kwargs):

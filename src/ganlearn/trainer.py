@@ -7,6 +7,7 @@ resumed mid-epoch continues exactly where it stopped.
 from __future__ import annotations
 
 import copy
+import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -229,6 +230,7 @@ def fit(t: Training, log: RunLog, verbose: bool = True) -> list[dict]:
             _save(t, log)
             if verbose and main:
                 tqdm.write(describe(record, t.cfg.train.epochs))
+                sys.stdout.flush()  # a log redirected to a file shows each epoch as it ends
             records.append(record)
     finally:
         log.close()

@@ -26,8 +26,10 @@ demo: $(STAMP)
 	  $(BIN)/ganlearn train -c digits_ssl; \
 	fi
 
+# One worker per core, one torch thread per worker: the tests' small models use a core better as
+# separate processes than as one process's second thread.
 test: $(STAMP)
-	GANLEARN_DATA="$(DATA)" $(BIN)/python -m pytest
+	OMP_NUM_THREADS=1 GANLEARN_DATA="$(DATA)" $(BIN)/python -m pytest -n auto
 
 bench: $(STAMP)
 	$(BIN)/python bench/ssl_mnist.py --data-dir "$(DATA)" --epochs $(BENCH_EPOCHS) --seeds $(BENCH_SEEDS)

@@ -126,8 +126,8 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     unlabelled = torch.from_numpy(np.sort(np.concatenate([split.labelled, split.unlabelled])))
     if len(unlabelled) < t.batch_size:
         raise ConfigError(f"train.batch_size {t.batch_size} exceeds the {len(unlabelled)} training images")
+    distributed.check_batch(t.batch_size)  # before joining the group: a config error needs no peers
     device = distributed.init(resolve_device(t.device))
-    distributed.check_batch(t.batch_size)
     keep_freed_memory()
     G, D = (net.to(device) for net in build_models(cfg.model, data.image_shape, d_outputs(t.mode, data.n_classes)))
     x_train = torch.from_numpy(data.x_train).to(device)

@@ -27,7 +27,8 @@ demo: $(STAMP)
 	fi
 
 # One worker per core, one torch thread per worker: the tests' models are small, so two processes
-# use 2 cores better than one process's two threads (five test files: 201 against 250 s serially).
+# use 2 cores better than one process's two threads (five test files on a
+# noisy machine: 201 and 392 s, against 250 and 829 s serially).
 test: $(STAMP)
 	OMP_NUM_THREADS=1 GANLEARN_DATA="$(DATA)" $(BIN)/python -m pytest -n auto
 

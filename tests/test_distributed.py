@@ -15,13 +15,18 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 LIMIT = 1200  # seconds a launch may take: a slow CI machine has spent a minute per process importing torch
 
 
-def train(nproc: int, out_dir, *args) -> subprocess.CompletedProcess:
+def launch(nproc: int, *train_args) -> subprocess.CompletedProcess:
+    """`ganlearn train` in `nproc` processes under torchrun (1: plain python); fails the test on a non-zero exit."""
     launcher = ([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
                 if nproc > 1 else [sys.executable])
-    result = subprocess.run([*launcher, "-m", "ganlearn.cli", "train", *COMMON, "--out-dir", str(out_dir), *args],
+    result = subprocess.run([*launcher, "-m", "ganlearn.cli", "train", *train_args],
                             capture_output=True, text=True, env=ENV, timeout=LIMIT)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
+
+
+def train(nproc: int, out_dir, *args) -> subprocess.CompletedProcess:
+    return launch(nproc, *COMMON, "--out-dir", str(out_dir), *args)
 
 
 def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
@@ -49,11 +54,7 @@ def test_semi_supervised_gan_under_torchrun_writes_once_and_resumes(tmp_path):
     run_dir = tmp_path / "000-digits_ssl"
     state = load_checkpoint(run_dir / "checkpoint.pt")
     assert len(state["rng_ranks"]) == 2 and not torch.equal(*state["rng_ranks"])  # each rank its own noise
-    subprocess_args = ["--resume", str(run_dir), "--set", "train.epochs=3"]
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
-    resumed = subprocess.run([*launcher, "-m", "ganlearn.cli", "train", "--no-progress", *subprocess_args],
-                             capture_output=True, text=True, env=ENV, timeout=LIMIT)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    launch(2, "--no-progress", "--resume", str(run_dir), "--set", "train.epochs=3")
     assert load_checkpoint(run_dir / "checkpoint.pt")["epoch"] == 3
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records] == [1, 2, 3] and all("test_acc" in r for r in records)

@@ -72,6 +72,8 @@ class TrainConfig:
     manifold_eps: float = 1.0  # ... the length of the random latent step that change is measured over
     manifold_until: float = 1.0  # ... the fraction of training (in steps) after which the term is off;
     # on MNIST-100 the term collapses D after 45-60 epochs, so keep u * epochs near 40 (docs/benchmarks.md)
+    augment_shift: float = 0.0  # modes ssl, supervised: move each labelled image by up to this many pixels ...
+    augment_rotation: float = 0.0  # ... and rotate it by up to this many degrees, afresh each time it is drawn
     pseudo_label_threshold: float | None = None  # self-training: pseudo-label unlabelled images D classifies this confidently
     pseudo_label_start: int = 5  # ... after this many warm-up epochs (re-selected at the start of every epoch)
     pseudo_label_weight: float = 1.0  # weight of the pseudo-labelled cross-entropy in the D loss
@@ -216,6 +218,12 @@ def validate(cfg: Config) -> None:
         weight = getattr(t, key)
         if weight and (t.mode != "ssl" or weight < 0):
             raise ConfigError(f"train.{key} must be >= 0, in mode ssl only; got {weight} in mode {t.mode}")
+    if t.augment_shift < 0 or t.augment_rotation < 0:
+        raise ConfigError(f"train.augment_shift and train.augment_rotation must be >= 0; "
+                          f"got {t.augment_shift} and {t.augment_rotation}")
+    if (t.augment_shift or t.augment_rotation) and t.mode not in ("ssl", "supervised"):
+        raise ConfigError(f"train.augment_shift and train.augment_rotation move labelled images, in modes "
+                          f"ssl and supervised only; got mode {t.mode}")
     if t.manifold_eps <= 0:
         raise ConfigError(f"train.manifold_eps must be positive, got {t.manifold_eps}")
     if not 0 <= t.manifold_until <= 1:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from .augment import random_affine
 from .distributed import any_rank, shard
 from .errors import NonFiniteLoss
 from .hardware import autocast
@@ -77,7 +78,8 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
             group["lr"] = factor * lr
     lab, unl, unl2, pseudo = orders
     x = t.x_train
-    batch = Batch(x[lab[i]], t.y_train[lab[i]], x[unl[i]], x[unl2[i]])
+    x_lab = random_affine(x[lab[i]], cfg.augment_shift, cfg.augment_rotation)  # as drawn when both are 0
+    batch = Batch(x_lab, t.y_train[lab[i]], x[unl[i]], x[unl2[i]])
     batch.manifold_weight = cfg.manifold_weight if t.step < cfg.manifold_until * total_steps else 0.0
     if len(pseudo):
         batch.x_pseudo, batch.y_pseudo = x[t.pseudo_idx[pseudo[i]]], t.pseudo_y[pseudo[i]]

@@ -1,0 +1,31 @@
+"""Random affine moves of labelled images (`train.augment_shift`, `train.augment_rotation`).
+
+With ten labels per class the class loss sees the same hundred images every epoch and fits them
+within a few epochs. Moving each labelled image by a small random shift and rotation each time it
+is drawn gives the class loss more varied examples of every class. Only the labelled stream is
+moved: the unlabelled images and G's samples stay as they are, so G still models the data itself.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def random_affine(x: torch.Tensor, max_shift: float, max_degrees: float) -> torch.Tensor:
+    """Each image of x (B, C, H, W) shifted by up to `max_shift` pixels along each axis and rotated
+    by up to `max_degrees` about its centre, uniformly at random from torch's generator; bilinear,
+    with the border pixels carried outwards (MNIST's black background stays black)."""
+    if not max_shift and not max_degrees:
+        return x
+    n, _, h, w = x.shape
+    uniform = lambda: 2 * torch.rand(n, device=x.device) - 1  # noqa: E731  (B,) in [-1, 1)
+    angle = uniform() * math.radians(max_degrees)
+    cos, sin = angle.cos(), angle.sin()
+    # affine_grid maps output to input coordinates in [-1, 1]: a pixel is 2 / side of that range
+    shift_x, shift_y = uniform() * (2 * max_shift / w), uniform() * (2 * max_shift / h)
+    theta = torch.stack([torch.stack([cos, -sin * h / w, shift_x], 1),
+                         torch.stack([sin * w / h, cos, shift_y], 1)], 1)  # (B, 2, 3)
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)

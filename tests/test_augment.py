@@ -64,23 +64,35 @@ def test_the_same_seed_gives_the_same_moves():
     assert torch.equal(random_affine(x, 2, 15), first) and not torch.equal(first, x)
 
 
-def test_training_moves_the_labelled_images_only(monkeypatch):
-    """The D step sees moved labelled images; its unlabelled batches are the stored images."""
-    cfg, _ = config.load("digits_ssl", ["train.progress=false", "train.augment_shift=1", "train.augment_rotation=10"])
+def first_batch(*overrides: str) -> tuple[tuple, tuple, object]:
+    """The arguments of the first iteration's Batch, the epoch's orders and the Training."""
+    cfg, _ = config.load("digits_ssl", ["train.progress=false", *overrides])
     t = build(cfg, load_digits())
-    orders = epoch_orders(t, 0)
-    seen = []
+    orders, seen = epoch_orders(t, 0), []
 
     def recording_batch(*args):
         seen.append(args)
         return Batch(*args)
 
-    monkeypatch.setattr(iteration, "Batch", recording_batch)
-    train_iteration(t, orders, 0)
-    lab, unl, unl2, _ = orders
-    ((x_lab, y_lab, x_unl, x_unl2),) = seen
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(iteration, "Batch", recording_batch)
+        train_iteration(t, orders, 0)
+    return seen[0], orders, t
+
+
+def test_training_moves_the_labelled_images_only():
+    """The D step sees moved labelled images; its unlabelled batches are the stored images."""
+    (x_lab, y_lab, x_unl, x_unl2), (lab, unl, unl2, _), t = first_batch("train.augment_shift=1",
+                                                                        "train.augment_rotation=10")
     assert not torch.equal(x_lab, t.x_train[lab[0]]) and torch.equal(y_lab, t.y_train[lab[0]])
     assert torch.equal(x_unl, t.x_train[unl[0]]) and torch.equal(x_unl2, t.x_train[unl2[0]])
+
+
+def test_augment_unlabelled_moves_both_unlabelled_batches_too():
+    (x_lab, _, x_unl, x_unl2), (lab, unl, unl2, _), t = first_batch("train.augment_shift=1",
+                                                                    "train.augment_unlabelled=true")
+    assert not torch.equal(x_lab, t.x_train[lab[0]])
+    assert not torch.equal(x_unl, t.x_train[unl[0]]) and not torch.equal(x_unl2, t.x_train[unl2[0]])
 
 
 def test_moving_the_labels_helps_the_labels_only_classifier():
@@ -101,6 +113,8 @@ def test_moving_the_labels_helps_the_labels_only_classifier():
     (["train.augment_shift=-1"], "must be >= 0"),
     (["train.augment_rotation=-5"], "must be >= 0"),
     (["train.mode=gan", "train.augment_shift=2"], "in modes ssl and supervised only"),
+    (["train.augment_unlabelled=true"], "set one of those, in mode ssl"),
+    (["train.mode=supervised", "train.augment_shift=2", "train.augment_unlabelled=true"], "in mode ssl"),
 ])
 def test_bad_augmentation_settings_are_refused(overrides, message):
     with pytest.raises(ConfigError, match=message):

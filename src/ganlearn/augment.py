@@ -1,9 +1,11 @@
-"""Random affine moves of labelled images (`train.augment_shift`, `train.augment_rotation`).
+"""Random affine moves of training images (`train.augment_shift`, `train.augment_rotation`).
 
 With ten labels per class the class loss sees the same hundred images every epoch and fits them
 within a few epochs. Moving each labelled image by a small random shift and rotation each time it
-is drawn gives the class loss more varied examples of every class. Only the labelled stream is
-moved: the unlabelled images and G's samples stay as they are, so G still models the data itself.
+is drawn gives the class loss more varied examples of every class. By default only the labelled
+stream is moved, so G still models the data as it is; `train.augment_unlabelled` moves the
+unlabelled images too, so that labelled and unlabelled images come from one distribution (and G
+learns the moved one). G's samples are never moved.
 """
 from __future__ import annotations
 

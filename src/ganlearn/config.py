@@ -74,6 +74,7 @@ class TrainConfig:
     # on MNIST-100 the term collapses D after 45-60 epochs, so keep u * epochs near 40 (docs/benchmarks.md)
     augment_shift: float = 0.0  # modes ssl, supervised: move each labelled image by up to this many pixels ...
     augment_rotation: float = 0.0  # ... and rotate it by up to this many degrees, afresh each time it is drawn
+    augment_unlabelled: bool = False  # mode ssl: move the unlabelled images (D's real term, G's feature matching) too
     pseudo_label_threshold: float | None = None  # self-training: pseudo-label unlabelled images D classifies this confidently
     pseudo_label_start: int = 5  # ... after this many warm-up epochs (re-selected at the start of every epoch)
     pseudo_label_weight: float = 1.0  # weight of the pseudo-labelled cross-entropy in the D loss
@@ -224,6 +225,9 @@ def validate(cfg: Config) -> None:
     if (t.augment_shift or t.augment_rotation) and t.mode not in ("ssl", "supervised"):
         raise ConfigError(f"train.augment_shift and train.augment_rotation move labelled images, in modes "
                           f"ssl and supervised only; got mode {t.mode}")
+    if t.augment_unlabelled and (t.mode != "ssl" or not (t.augment_shift or t.augment_rotation)):
+        raise ConfigError("train.augment_unlabelled moves the unlabelled images as train.augment_shift and "
+                          "train.augment_rotation move the labelled ones: set one of those, in mode ssl")
     if t.manifold_eps <= 0:
         raise ConfigError(f"train.manifold_eps must be positive, got {t.manifold_eps}")
     if not 0 <= t.manifold_until <= 1:

@@ -66,6 +66,23 @@ def _history_penalty(t: Training):
     return lambda net: weight * t.history["D" if net is t.D else "G"].penalty(net)
 
 
+def _batch(t: Training, orders, i: int) -> Batch:
+    """Batch `i` of `orders`: the labelled images moved at random where `augment_shift` or
+    `augment_rotation` is set (the unlabelled ones too with `augment_unlabelled`), and the
+    pseudo-labelled images when self-training has selected some."""
+    cfg, x = t.cfg.train, t.x_train
+    lab, unl, unl2, pseudo = orders
+
+    def move(images):  # the images as drawn when both settings are 0
+        return random_affine(images, cfg.augment_shift, cfg.augment_rotation)
+
+    x_unl, x_unl2 = (move(x[u[i]]) if cfg.augment_unlabelled else x[u[i]] for u in (unl, unl2))
+    batch = Batch(move(x[lab[i]]), t.y_train[lab[i]], x_unl, x_unl2)
+    if len(pseudo):
+        batch.x_pseudo, batch.y_pseudo = x[t.pseudo_idx[pseudo[i]]], t.pseudo_y[pseudo[i]]
+    return batch
+
+
 def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
     """Batch `i` of `orders` (from `epoch_orders`): a D step (none in mode seg without the adversarial
     term), an EMA update of D and, in GAN modes, a G step."""
@@ -76,13 +93,8 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
     for opt, lr in ((t.opt_d, cfg.lr), (t.opt_g, cfg.generator_lr)):
         for group in opt.param_groups:
             group["lr"] = factor * lr
-    lab, unl, unl2, pseudo = orders
-    x = t.x_train
-    x_lab = random_affine(x[lab[i]], cfg.augment_shift, cfg.augment_rotation)  # as drawn when both are 0
-    batch = Batch(x_lab, t.y_train[lab[i]], x[unl[i]], x[unl2[i]])
+    batch = _batch(t, orders, i)
     batch.manifold_weight = cfg.manifold_weight if t.step < cfg.manifold_until * total_steps else 0.0
-    if len(pseudo):
-        batch.x_pseudo, batch.y_pseudo = x[t.pseudo_idx[pseudo[i]]], t.pseudo_y[pseudo[i]]
     t.G.train()
     t.D.train()
     penalty, stats = _history_penalty(t), {}

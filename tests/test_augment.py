@@ -1,4 +1,4 @@
-"""Random affine moves of the labelled images: what they do to an image, and where training uses them."""
+"""Random affine moves of training images: what they do to an image, and where training uses them."""
 import pytest
 import torch
 
@@ -7,8 +7,8 @@ from ganlearn.augment import random_affine
 from ganlearn.data import load_digits
 from ganlearn.errors import ConfigError
 from ganlearn.iteration import epoch_orders, train_iteration
-from ganlearn.steps import Batch
 from ganlearn.runlog import RunLog
+from ganlearn.steps import Batch
 from ganlearn.trainer import build, fit
 
 

@@ -22,7 +22,10 @@ def random_affine(x: torch.Tensor, max_shift: float, max_degrees: float) -> torc
     if not max_shift and not max_degrees:
         return x
     n, _, h, w = x.shape
-    uniform = lambda: 2 * torch.rand(n, device=x.device) - 1  # noqa: E731  (B,) in [-1, 1)
+
+    def uniform():  # (B,) in [-1, 1)
+        return 2 * torch.rand(n, device=x.device) - 1
+
     angle = uniform() * math.radians(max_degrees)
     cos, sin = angle.cos(), angle.sin()
     # affine_grid maps output to input coordinates in [-1, 1]: a pixel is 2 / side of that range

@@ -185,17 +185,30 @@ def from_dict(raw: dict) -> Config:
 
 def validate(cfg: Config) -> None:
     """Cross-field checks that a type check cannot express."""
-    d, t = cfg.data, cfg.train
+    _validate_data(cfg.data, cfg.train.mode)
+    _validate_train(cfg.train)
+    m, t = cfg.model, cfg.train
+    if m.minibatch_kernels < 0 or m.vbn_ref < 0:
+        raise ConfigError("model.minibatch_kernels and model.vbn_ref must be >= 0 (0 turns them off)")
+    if t.mode == "supervised" and (m.vbn_ref or t.g_loss != "auto"):
+        raise ConfigError("train.mode supervised trains no generator: leave model.vbn_ref and train.g_loss unset")
+    _validate_seg(cfg)
+
+
+def _validate_data(d: DataConfig, mode: str) -> None:
     if (d.labels_per_class is None) == (d.label_rate is None):
         raise ConfigError("set exactly one of data.labels_per_class and data.label_rate")
     if d.labels_per_class is not None and d.labels_per_class < 1:
         raise ConfigError(f"data.labels_per_class must be at least 1, got {d.labels_per_class}")
     if d.label_rate is not None and not 0 < d.label_rate <= 1:
         raise ConfigError(f"data.label_rate must be in (0, 1], got {d.label_rate}")
-    if d.exclude_classes and t.mode != "gan":
+    if d.exclude_classes and mode != "gan":
         raise ConfigError("data.exclude_classes (training on 'normal' classes only) needs train.mode gan")
     if d.dataset in ("npz", "folder", "seg-folder") and not d.path:
         raise ConfigError(f"data.path is required for dataset '{d.dataset}'")
+
+
+def _validate_train(t: TrainConfig) -> None:
     for key in ("epochs", "batch_size", "eval_batch_size"):
         if getattr(t, key) < 1:
             raise ConfigError(f"train.{key} must be at least 1, got {getattr(t, key)}")
@@ -236,12 +249,6 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"train.nan_retries must be >= 0, got {t.nan_retries}")
     if t.historical_averaging < 0:
         raise ConfigError(f"train.historical_averaging must be >= 0, got {t.historical_averaging}")
-    m = cfg.model
-    if m.minibatch_kernels < 0 or m.vbn_ref < 0:
-        raise ConfigError("model.minibatch_kernels and model.vbn_ref must be >= 0 (0 turns them off)")
-    if t.mode == "supervised" and (m.vbn_ref or t.g_loss != "auto"):
-        raise ConfigError("train.mode supervised trains no generator: leave model.vbn_ref and train.g_loss unset")
-    _validate_seg(cfg)
 
 
 SEG_DATASETS = ("mnist-seg", "fashion-seg", "seg-folder")

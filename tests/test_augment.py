@@ -82,14 +82,14 @@ def first_batch(*overrides: str) -> tuple[tuple, tuple, object]:
 
 def test_training_moves_the_labelled_images_only():
     """The D step sees moved labelled images; its unlabelled batches are the stored images."""
-    (x_lab, y_lab, x_unl, x_unl2), (lab, unl, unl2, *_), t = first_batch("train.augment_shift=1",
+    (x_lab, y_lab, x_unl, x_unl2), (lab, unl, unl2, _), t = first_batch("train.augment_shift=1",
                                                                         "train.augment_rotation=10")
     assert not torch.equal(x_lab, t.x_train[lab[0]]) and torch.equal(y_lab, t.y_train[lab[0]])
     assert torch.equal(x_unl, t.x_train[unl[0]]) and torch.equal(x_unl2, t.x_train[unl2[0]])
 
 
 def test_augment_unlabelled_moves_both_unlabelled_batches_too():
-    (x_lab, _, x_unl, x_unl2), (lab, unl, unl2, *_), t = first_batch("train.augment_shift=1",
+    (x_lab, _, x_unl, x_unl2), (lab, unl, unl2, _), t = first_batch("train.augment_shift=1",
                                                                     "train.augment_unlabelled=true")
     assert not torch.equal(x_lab, t.x_train[lab[0]])
     assert not torch.equal(x_unl, t.x_train[unl[0]]) and not torch.equal(x_unl2, t.x_train[unl2[0]])

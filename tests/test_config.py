@@ -39,7 +39,7 @@ def test_label_rate_replaces_the_default_count():
         config.load(None, ["data.label_rate=0.2", "data.labels_per_class=10"])
 
 
-@pytest.mark.parametrize("key", ["entropy_weight", "manifold_weight", "neighbour_weight"])
+@pytest.mark.parametrize("key", ["entropy_weight", "manifold_weight"])
 def test_regulariser_weights_are_for_mode_ssl_and_not_negative(key):
     assert getattr(config.load(None, [f"train.{key}=0.1"])[0].train, key) == 0.1
     for bad in ([f"train.{key}=-1"], [f"train.{key}=0.1", "train.mode=gan"]):
@@ -52,11 +52,6 @@ def test_manifold_step_length_and_stop_fraction_are_checked():
         config.load(None, ["train.manifold_weight=1", "train.manifold_eps=0"])
     with pytest.raises(ConfigError, match=r"train.manifold_until must be in \[0, 1\]"):
         config.load(None, ["train.manifold_weight=1", "train.manifold_until=1.5"])
-
-
-def test_neighbour_count_is_checked():
-    with pytest.raises(ConfigError, match="train.neighbour_k must be >= 1"):
-        config.load(None, ["train.neighbour_weight=1", "train.neighbour_k=0"])
 
 
 def test_generator_optimizer_keys_default_to_the_discriminator_s_and_are_checked():

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ganlearn.losses import (conditional_entropy, discriminator_loss, feature_matching_loss, generator_loss,
-                             kplus1_unlabelled_loss, manifold_loss, neighbour_loss, real_logit, supervised_loss)
+                             kplus1_unlabelled_loss, manifold_loss, real_logit, supervised_loss)
 
 
 def explicit_kplus1_loss(logits_unl, logits_fake):
@@ -78,10 +78,3 @@ def test_manifold_loss_hand_computed():
     b = torch.tensor([[0.0, 0.0], [0.0, 3.0]])  # squared changes 1 + 4 and 9: mean 7
     assert manifold_loss(a, b).item() == pytest.approx(7.0)
     assert manifold_loss(a, a).item() == 0.0
-
-
-def test_neighbour_loss_hand_computed():
-    a = torch.tensor([[0.0, 0.0], [100.0, 0.0]])  # probabilities (1/2, 1/2) and (1, 0)
-    b = torch.tensor([[0.0, 0.0], [0.0, 100.0]])  # (1/2, 1/2) and (0, 1): squared distances 0 and 2
-    assert neighbour_loss(a, b).item() == pytest.approx(1.0)
-    assert neighbour_loss(a, a + 5.0).item() == pytest.approx(0.0, abs=1e-7)  # a shift of all logits is no change

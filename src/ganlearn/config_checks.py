@@ -55,7 +55,7 @@ def _validate_train(t: TrainConfig) -> None:
         raise ConfigError(f"train.real_label must be in (0.5, 1], got {t.real_label}")
     if t.pseudo_label_threshold is not None and (t.mode != "ssl" or not 0 < t.pseudo_label_threshold < 1):
         raise ConfigError("train.pseudo_label_threshold (self-training) must be in (0, 1), in mode ssl only")
-    for key in ("entropy_weight", "manifold_weight", "neighbour_weight"):
+    for key in ("entropy_weight", "manifold_weight"):
         weight = getattr(t, key)
         if weight and (t.mode != "ssl" or weight < 0):
             raise ConfigError(f"train.{key} must be >= 0, in mode ssl only; got {weight} in mode {t.mode}")
@@ -68,8 +68,6 @@ def _validate_train(t: TrainConfig) -> None:
     if t.augment_unlabelled and (t.mode != "ssl" or not (t.augment_shift or t.augment_rotation)):
         raise ConfigError("train.augment_unlabelled moves the unlabelled images as train.augment_shift and "
                           "train.augment_rotation move the labelled ones: set one of those, in mode ssl")
-    if t.neighbour_k < 1:
-        raise ConfigError(f"train.neighbour_k must be >= 1, got {t.neighbour_k}")
     if t.manifold_eps <= 0:
         raise ConfigError(f"train.manifold_eps must be positive, got {t.manifold_eps}")
     if not 0 <= t.manifold_until <= 1:

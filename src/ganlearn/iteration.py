@@ -29,24 +29,18 @@ def _tiled_permutation(n: int, length: int, gen: torch.Generator) -> torch.Tenso
 
 def epoch_orders(t: Training, epoch: int) -> tuple[torch.Tensor, ...]:
     """The epoch's batches, each (iters, B): training-set indices of labelled, unlabelled (D step) and
-    unlabelled (G step) images, positions in the pseudo-labelled set, then training-set indices of one
-    nearest neighbour of each D-step unlabelled image (the last two empty when not used).
+    unlabelled (G step) images, then positions in the pseudo-labelled set (empty when there is none).
     Every process draws the same global batches and keeps its B / N columns (distributed.shard)."""
     gen = torch.Generator().manual_seed(t.cfg.train.seed * 1_000_003 + epoch)
     n, shape = t.iters_per_epoch * t.cfg.train.batch_size, (t.iters_per_epoch, t.cfg.train.batch_size)
     labelled = torch.from_numpy(t.split.labelled)
     lab = (labelled[_tiled_permutation(len(labelled), n, gen)].view(shape) if len(labelled)
            else torch.empty((shape[0], 0), dtype=torch.long))  # gan mode: no labelled images
-    unl_pos = _tiled_permutation(len(t.unlabelled), n, gen).view(shape)  # positions in t.unlabelled
-    unl = t.unlabelled[unl_pos]
+    unl = t.unlabelled[_tiled_permutation(len(t.unlabelled), n, gen)].view(shape)
     unl2 = t.unlabelled[_tiled_permutation(len(t.unlabelled), n, gen)].view(shape)
     n_pseudo = len(t.pseudo_idx)
     pseudo = _tiled_permutation(n_pseudo, n, gen).view(shape) if n_pseudo else torch.empty(0, dtype=torch.long)
-    nbr = torch.empty(0, dtype=torch.long)
-    if t.neighbours is not None:  # drawn last, so the other orders are those of a run without the term
-        pick = torch.randint(t.neighbours.shape[1], shape, generator=gen)
-        nbr = t.unlabelled[t.neighbours[unl_pos, pick]]
-    return tuple(shard(orders) for orders in (lab, unl, unl2, pseudo, nbr))  # this process's share of each batch
+    return tuple(shard(orders) for orders in (lab, unl, unl2, pseudo))  # this process's share of each batch
 
 
 @torch.no_grad()
@@ -74,10 +68,10 @@ def _history_penalty(t: Training):
 
 def _batch(t: Training, orders, i: int) -> Batch:
     """Batch `i` of `orders`: the labelled images moved at random where `augment_shift` or
-    `augment_rotation` is set (the unlabelled ones and their neighbours too with `augment_unlabelled`),
-    the pseudo-labelled images when self-training has selected some, the neighbours when drawn."""
+    `augment_rotation` is set (the unlabelled ones too with `augment_unlabelled`), and the
+    pseudo-labelled images when self-training has selected some."""
     cfg, x = t.cfg.train, t.x_train
-    lab, unl, unl2, pseudo, nbr = orders
+    lab, unl, unl2, pseudo = orders
 
     def move(images):  # the images as drawn when both settings are 0
         return random_affine(images, cfg.augment_shift, cfg.augment_rotation)
@@ -86,8 +80,6 @@ def _batch(t: Training, orders, i: int) -> Batch:
     batch = Batch(move(x[lab[i]]), t.y_train[lab[i]], x_unl, x_unl2)
     if len(pseudo):
         batch.x_pseudo, batch.y_pseudo = x[t.pseudo_idx[pseudo[i]]], t.pseudo_y[pseudo[i]]
-    if len(nbr):
-        batch.x_nbr = move(x[nbr[i]]) if cfg.augment_unlabelled else x[nbr[i]]
     return batch
 
 

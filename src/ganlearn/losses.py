@@ -52,13 +52,6 @@ def manifold_loss(logits: torch.Tensor, logits_moved: torch.Tensor) -> torch.Ten
     return (logits - logits_moved).square().sum(1).mean()
 
 
-def neighbour_loss(logits: torch.Tensor, logits_neighbour: torch.Tensor) -> torch.Tensor:
-    """Mean squared distance between D's class distributions (softmax over the K logits) on (B, K)
-    images and (B, K) of their pixel-space nearest neighbours: a sampled graph-Laplacian smoothness
-    term (Weston et al. 2008). Probabilities, not logits: an edge between two classes costs at most 2."""
-    return (logits.softmax(1) - logits_neighbour.softmax(1)).square().sum(1).mean()
-
-
 def generator_loss(logit_fake: torch.Tensor) -> torch.Tensor:
     """Non-saturating generator loss: -E log D(G(z)) = E softplus(-logit)."""
     return F.softplus(-logit_fake).mean()

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import torch
 
 from .losses import (conditional_entropy, discriminator_loss, encode_label_maps, feature_matching_loss,
-                     generator_loss, kplus1_unlabelled_loss, manifold_loss, neighbour_loss, real_logit,
-                     segmentation_loss, supervised_loss)
+                     generator_loss, kplus1_unlabelled_loss, manifold_loss, real_logit, segmentation_loss,
+                     supervised_loss)
 from .metrics import IGNORE
 from .techniques import batch_dependent
 
@@ -26,7 +26,6 @@ class Batch:
     x_pseudo: torch.Tensor | None = None  # (B, C, H, W) pseudo-labelled images (self-training), if any
     y_pseudo: torch.Tensor | None = None  # (B,) their pseudo-labels
     manifold_weight: float | None = None  # this step's weight of the manifold term (None: cfg's)
-    x_nbr: torch.Tensor | None = None  # (B, C, H, W) a pixel-space nearest neighbour of each x_unl image
 
 
 class StepLoss(torch.nn.Module):
@@ -89,8 +88,7 @@ def _fake_and_moved(G, n: int, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
 
 def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     """K+1 discriminator step on labelled, unlabelled and generated examples (and pseudo-labelled ones
-    when self-training has selected some, and the unlabelled images' neighbours for the neighbour
-    term, which only that term sees). The manifold term compares noiseless passes of D over G(z)
+    when self-training has selected some). The manifold term compares noiseless passes of D over G(z)
     and G(z + eps d): with D's noise on, the difference of two passes would be mostly that noise. Its
     weight is `batch.manifold_weight` where set (`train_iteration` sets 0 after `manifold_until`)."""
     inputs = {"lab": batch.x_lab, "unl": batch.x_unl}
@@ -101,8 +99,6 @@ def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
         inputs["fake"] = _fake(G, len(batch.x_unl))
     if batch.x_pseudo is not None:
         inputs["pseudo"] = batch.x_pseudo
-    if batch.x_nbr is not None:
-        inputs["nbr"] = batch.x_nbr
     logits = dict(zip(inputs, d_logits(D, list(inputs.values()))))
     loss_lab = supervised_loss(logits["lab"], batch.y_lab)
     loss_unl = kplus1_unlabelled_loss(logits["unl"], logits["fake"], cfg.real_label)
@@ -117,10 +113,6 @@ def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
         manifold = manifold_loss(*noiseless_logits(D, [inputs["fake"], x_moved]))
         loss = loss + manifold_weight * manifold
         stats["manifold"] = manifold.detach()
-    if "nbr" in logits:
-        neighbour = neighbour_loss(logits["unl"], logits["nbr"])
-        loss = loss + cfg.neighbour_weight * neighbour
-        stats["neighbour"] = neighbour.detach()
     if "pseudo" in logits:
         loss_pseudo = supervised_loss(logits["pseudo"], batch.y_pseudo)
         loss = loss + cfg.pseudo_label_weight * loss_pseudo

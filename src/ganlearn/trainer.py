@@ -25,7 +25,6 @@ from .errors import ConfigError, NonFiniteLoss, TrainingError
 from .hardware import keep_freed_memory, resolve_device, resolve_precision
 from .iteration import epoch_orders, train_iteration
 from .monitor import describe, epoch_pictures, evaluate_epoch, select_pseudo_labels
-from .neighbours import nearest_neighbours
 from .nets import build_models, data_dependent_init
 from .runlog import RunLog, new_run_dir
 from .segdata import canvas_split
@@ -57,7 +56,6 @@ class Training:
     scorer: tuple | None = None  # (domain classifier, test-set feature stats), loaded at the first evaluation
     pseudo_idx: torch.Tensor = field(default_factory=_no_indices)  # self-training: pseudo-labelled training images
     pseudo_y: torch.Tensor = field(default_factory=_no_indices)  # ... and their pseudo-labels
-    neighbours: torch.Tensor | None = None  # (N_unl, k) positions in `unlabelled` of each one's nearest (neighbour term)
     lr_scale: float = 1.0  # halved at each restart after a non-finite loss
     restarts: int = 0  # restarts after non-finite losses so far
     good_state: dict | None = None  # a copy of the last checkpointed state, to restart from
@@ -149,14 +147,12 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     d_step, g_step = steps_for(t)
     steps = tuple(distributed.wrap(StepLoss(step, G, D, trains), device) if step else None
                   for step, trains in ((d_step, "D"), (g_step, "G")))
-    # the neighbour term's graph: recomputed on resume (exact, so the same), not checkpointed
-    neighbours = nearest_neighbours(x_train[unlabelled], t.neighbour_k).cpu() if t.neighbour_weight else None
     return Training(cfg, data, split, device, G, D, D_ema,
                     opt_g, opt_d,
                     x_train, torch.from_numpy(data.y_train).to(device), unlabelled,
                     resolve_precision(t.precision, device),
                     torch.nn.ModuleDict({"G": HistoricalAverage(G), "D": HistoricalAverage(D)})
-                    if t.historical_averaging else None, steps=steps, neighbours=neighbours)
+                    if t.historical_averaging else None, steps=steps)
 
 
 def _save(t: Training, log: RunLog) -> None:

@@ -13,6 +13,8 @@ for run in sys.argv[1:]:
     split = make_split(cfg, data)
     _, D = restore_models(cfg, state, torch.device("cpu"))
     for name, idx in (("val", split.val), ("pool", split.unlabelled)):
+        if not len(idx):  # a run without a validation split (data.val_per_class 0)
+            continue
         pred = predict_probs(D, torch.from_numpy(data.x_train[idx]), 1000).numpy().argmax(1)
         y = data.y_train[idx]
         counts = ", ".join(f"{a}->{b} {int(((y == a) & (pred == b)).sum())}" for a, b in PAIRS)

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from ganlearn import config
+from ganlearn import config, trainer
 from ganlearn.checkpoint import load_checkpoint
 from ganlearn.cli import main
-from ganlearn.data import load_digits
+from ganlearn.data import load_digits, load_dataset
 from ganlearn.errors import TrainingError
 from ganlearn.runlog import RunLog
 from ganlearn.trainer import build, fit, make_split
@@ -78,6 +78,26 @@ def test_kill_and_resume_continues_the_run(tmp_path):
     assert result.returncode == 0, result.stderr
     straight = load_checkpoint(tmp_path / "001-digits_ssl" / "checkpoint.pt")
     assert all(torch.equal(straight["D"][k], v) for k, v in final["D"].items())
+
+
+def test_a_resumed_run_matches_a_straight_one_bit_for_bit(data_dir, monkeypatch, tmp_path):
+    """Resumed in a fresh Training, as a new process would: the first evaluation there loads the
+    FID-style scorer, which must not draw from training's random stream."""
+    overrides = QUICK + [f"data.data_dir={data_dir}", "data.download=false", "train.epochs=4",
+                         "train.iters_per_epoch=5", "train.score_samples=100", "train.augment_shift=2"]
+    cfg, _ = config.load("mnist_ssl", overrides)
+    data = load_dataset(cfg.data)
+    saved = []
+    monkeypatch.setattr(trainer, "save_checkpoint", lambda path, state: saved.append(state))
+    straight = build(cfg, data)
+    records = fit(straight, RunLog(tmp_path), verbose=False)  # its checkpoints kept in `saved`
+    assert all(math.isfinite(r["fid"]) for r in records)
+    resumed = build(cfg, data)
+    resumed.load_state(saved[1])  # the checkpoint after epoch 2
+    fit(resumed, RunLog(None), verbose=False)
+    for net in ("G", "D", "D_ema"):
+        a, b = getattr(straight, net).state_dict(), getattr(resumed, net).state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a), f"{net} differs after resuming"
 
 
 def test_evaluate_and_sample_commands(tmp_path, capsys):

@@ -1,8 +1,8 @@
 """The training loop shared by every mode: seed, build, loop, evaluate, log, checkpoint, resume.
 
 An epoch is `iters_per_epoch` iterations (default: one pass over the unlabelled data; see
-iteration.py for one iteration). The global RNG state is checkpointed with the weights, so a run
-resumed mid-epoch continues exactly where it stopped.
+iteration.py for one iteration). The global RNG state is checkpointed with the weights, and evaluation
+draws from a fork of it, so a resumed run continues exactly where it stopped.
 """
 from __future__ import annotations
 
@@ -224,9 +224,12 @@ def fit(t: Training, log: RunLog, verbose: bool = True) -> list[dict]:
                 continue
             t.epoch, t.iteration = t.epoch + 1, 0
             main = distributed.is_main()  # the other ranks hold the same weights: rank 0 evaluates
-            record = {"epoch": t.epoch, "step": t.step, **losses, **(evaluate_epoch(t) if main else {}),
-                      "elapsed": t.elapsed}
-            log.log_epoch(record, epoch_pictures(t) if main else None)
+            # on a fork of the RNG: evaluation draws nothing from training's stream (loading the
+            # FID-style scorer at the first evaluation did, so a resumed run drifted from a straight one)
+            with torch.random.fork_rng(devices=[t.device] if t.device.type == "cuda" else []):
+                record = {"epoch": t.epoch, "step": t.step, **losses, **(evaluate_epoch(t) if main else {}),
+                          "elapsed": t.elapsed}
+                log.log_epoch(record, epoch_pictures(t) if main else None)
             _save(t, log)
             if verbose and main:
                 tqdm.write(describe(record, t.cfg.train.epochs))

@@ -100,6 +100,22 @@ def test_a_resumed_run_matches_a_straight_one_bit_for_bit(data_dir, monkeypatch,
         assert all(torch.equal(a[k], b[k]) for k in a), f"{net} differs after resuming"
 
 
+def test_resuming_with_another_thread_count_says_it_will_not_repeat_exactly(tmp_path, capsys):
+    def cfg(epochs):
+        return config.load("digits_ssl", QUICK + ["train.iters_per_epoch=2", f"train.epochs={epochs}",
+                                                  f"train.out_dir={tmp_path}"])[0]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(threads + 1)
+    try:
+        run_dir = trainer.run(cfg(1), "t")
+    finally:
+        torch.set_num_threads(threads)
+    trainer.run(cfg(2), "t", resume=run_dir)
+    assert f"saved with {threads + 1} CPU threads and resumes with {threads}" in capsys.readouterr().out
+    trainer.run(cfg(3), "t", resume=run_dir)  # saved with as many threads as it resumes with: no warning
+    assert "CPU threads" not in capsys.readouterr().out
+
+
 def test_evaluate_and_sample_commands(tmp_path, capsys):
     assert main(["train", "-c", "digits_ssl", "--out-dir", str(tmp_path), "--no-progress",
                  "--epochs", "1"]) == 0

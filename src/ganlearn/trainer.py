@@ -74,7 +74,7 @@ class Training:
         return {"config": self.cfg.to_dict(), "classes": self.data.classes,
                 "image_shape": list(self.data.image_shape), "epoch": self.epoch,
                 "iteration": self.iteration, "step": self.step, "elapsed": self.elapsed,
-                "lr_scale": self.lr_scale, "restarts": self.restarts,
+                "lr_scale": self.lr_scale, "restarts": self.restarts, "threads": torch.get_num_threads(),
                 "G": self.G.state_dict(), "D": self.D.state_dict(), "D_ema": self.D_ema.state_dict(),
                 "history": self.history.state_dict() if self.history is not None else {},
                 "pseudo_idx": self.pseudo_idx, "pseudo_y": self.pseudo_y,
@@ -253,6 +253,10 @@ def run(cfg: Config, name: str, resume: str | Path | None = None) -> Path:
     if state is not None:
         t.load_state(state)
         message = f"resuming {run_dir} at epoch {t.epoch + 1}, iteration {t.iteration} (step {t.step})"
+        threads = state.get("threads", torch.get_num_threads())  # older checkpoints: unknown
+        if threads != torch.get_num_threads():  # sums are split differently: the floats change slightly
+            message += (f"; it was saved with {threads} CPU threads and resumes with {torch.get_num_threads()}, "
+                        f"so it will not repeat a straight run bit for bit (set OMP_NUM_THREADS={threads})")
     else:
         run_dir = distributed.broadcast(new_run_dir(cfg.train.out_dir, cfg.train.name or name) if main else None)
         message = f"run folder: {run_dir}"

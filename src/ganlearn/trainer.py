@@ -253,10 +253,10 @@ def run(cfg: Config, name: str, resume: str | Path | None = None) -> Path:
     if state is not None:
         t.load_state(state)
         message = f"resuming {run_dir} at epoch {t.epoch + 1}, iteration {t.iteration} (step {t.step})"
-        threads = state.get("threads", torch.get_num_threads())  # older checkpoints: unknown
-        if threads != torch.get_num_threads():  # sums are split differently: the floats change slightly
-            message += (f"; it was saved with {threads} CPU threads and resumes with {torch.get_num_threads()}, "
-                        f"so it will not repeat a straight run bit for bit (set OMP_NUM_THREADS={threads})")
+        saved_threads, threads = state.get("threads"), torch.get_num_threads()  # older checkpoints: None
+        if saved_threads not in (None, threads):  # sums are split differently: the floats change slightly
+            message += (f"; it was saved with {saved_threads} CPU threads and resumes with {threads}, so it "
+                        f"will not repeat a straight run bit for bit (set OMP_NUM_THREADS={saved_threads})")
     else:
         run_dir = distributed.broadcast(new_run_dir(cfg.train.out_dir, cfg.train.name or name) if main else None)
         message = f"run folder: {run_dir}"

@@ -54,6 +54,15 @@ def test_manifold_step_length_and_stop_fraction_are_checked():
         config.load(None, ["train.manifold_weight=1", "train.manifold_until=1.5"])
 
 
+def test_low_density_term_is_for_modes_with_a_generator_and_its_quantile_is_checked():
+    assert config.load(None, ["train.low_density_weight=1", "train.mode=gan"])[0].train.low_density_weight == 1.0
+    for bad in (["train.low_density_weight=-1"], ["train.low_density_weight=1", "train.mode=supervised"]):
+        with pytest.raises(ConfigError, match="train.low_density_weight"):
+            config.load(None, bad)
+    with pytest.raises(ConfigError, match=r"train.low_density_quantile must be in \(0, 1\)"):
+        config.load(None, ["train.low_density_quantile=1"])
+
+
 def test_generator_optimizer_keys_default_to_the_discriminator_s_and_are_checked():
     t = config.load(None, [])[0].train
     assert t.g_lr is None and t.g_beta1 is None and t.generator_lr == t.lr

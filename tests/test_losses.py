@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ganlearn.losses import (conditional_entropy, discriminator_loss, feature_matching_loss, generator_loss,
-                             kplus1_unlabelled_loss, manifold_loss, real_logit, supervised_loss)
+                             kplus1_unlabelled_loss, low_density_loss, manifold_loss, real_logit, supervised_loss)
 
 
 def explicit_kplus1_loss(logits_unl, logits_fake):
@@ -78,3 +78,12 @@ def test_manifold_loss_hand_computed():
     b = torch.tensor([[0.0, 0.0], [0.0, 3.0]])  # squared changes 1 + 4 and 9: mean 7
     assert manifold_loss(a, b).item() == pytest.approx(7.0)
     assert manifold_loss(a, a).item() == 0.0
+
+
+def test_low_density_loss_is_the_mean_excess_of_the_images_above_the_threshold():
+    log_density = torch.tensor([-3.0, -1.0, 0.0, 2.0], requires_grad=True)
+    loss = low_density_loss(log_density, torch.tensor(-0.5))  # excesses 0, 0, 0.5, 2.5 over 2 images
+    assert loss.item() == pytest.approx(1.5)
+    loss.backward()
+    assert log_density.grad.tolist() == [0.0, 0.0, 0.5, 0.5]  # images below the threshold feel nothing
+    assert low_density_loss(torch.tensor([-3.0, -1.0]), torch.tensor(0.0)).item() == 0.0  # none above: 0, no NaN

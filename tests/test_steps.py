@@ -84,3 +84,24 @@ def test_manifold_term_makes_d_smooth_along_g():
     assert change[100.0] < 0.5 * change[0.0]
     assert ssl_d_step(G, D, batch, TrainConfig(manifold_weight=1.0, manifold_eps=1e-6))[1]["manifold"] < 1e-6
     assert D.training  # the noiseless pass hands D back in training mode
+
+
+def test_low_density_term_pushes_g_off_the_dense_regions():
+    """The same G trained by feature matching with and without the penalty: with it, its images end
+    up less dense under the model of real images, and the step reports the term."""
+    from ganlearn.density import NeighbourDensity
+
+    G = setup()[0]
+    with torch.no_grad():  # "real" images where the untrained G's are: it starts in the dense region
+        density = NeighbourDensity(G(G.sample_z(300, torch.Generator().manual_seed(0))))
+    z = G.sample_z(64, torch.Generator().manual_seed(1))
+    final = {}
+    for weight in (0.0, 10.0):
+        G, D, opt_g, _, batch = setup()
+        batch.density = density if weight else None
+        for _ in range(30):
+            loss, stats = feature_matching_g_step(G, D, batch, TrainConfig(low_density_weight=weight))
+            update(opt_g, loss, G)
+        final[weight] = density.log_density(G(z)).mean().item()
+        assert ({"low_density", "dense_fake"} <= set(stats)) == bool(weight)  # off: no such statistics
+    assert final[10.0] < final[0.0] - 0.1

@@ -250,3 +250,20 @@ def test_manifold_term_stops_after_its_fraction_of_training():
     records = fit(build(cfg, load_digits()), RunLog(None), verbose=False)
     assert records[0]["manifold"] > 0  # on for the first half (epoch 1) ...
     assert "manifold" not in records[1]  # ... and off after it
+
+
+def test_the_low_density_term_trains_and_resumes_exactly(monkeypatch, tmp_path):
+    """The term's model of real images is rebuilt from the data on resume, not checkpointed: a resumed
+    run still repeats a straight one, and the term is logged each epoch."""
+    cfg, _ = config.load("digits_ssl", QUICK + ["train.epochs=3", "train.iters_per_epoch=5",
+                                                "train.low_density_weight=1"])
+    saved = []
+    monkeypatch.setattr(trainer, "save_checkpoint", lambda path, state: saved.append(state))
+    straight = build(cfg, load_digits())
+    records = fit(straight, RunLog(tmp_path), verbose=False)
+    assert all(r["low_density"] >= 0 and 0 <= r["dense_fake"] <= 1 for r in records)
+    resumed = build(cfg, load_digits())
+    resumed.load_state(saved[0])  # the checkpoint after epoch 1
+    fit(resumed, RunLog(None), verbose=False)
+    a, b = straight.G.state_dict(), resumed.G.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -73,6 +73,8 @@ class TrainConfig:
     manifold_eps: float = 1.0  # ... the length of the random latent step that change is measured over
     manifold_until: float = 1.0  # ... the fraction of training (in steps) after which the term is off;
     # on MNIST-100 the term collapses D after 45-60 epochs, so keep u * epochs near 40 (docs/benchmarks.md)
+    low_density_weight: float = 0.0  # modes ssl, gan: weight of Bad GAN's penalty on G's images denser than ...
+    low_density_quantile: float = 0.1  # ... this quantile of real images' density (a k-NN density: density.py)
     augment_shift: float = 0.0  # modes ssl, supervised: move each labelled image by up to this many pixels ...
     augment_rotation: float = 0.0  # ... and rotate it by up to this many degrees, afresh each time it is drawn
     augment_unlabelled: bool = False  # mode ssl: move the unlabelled images (D's real term, G's feature matching) too

@@ -59,6 +59,11 @@ def _validate_train(t: TrainConfig) -> None:
         weight = getattr(t, key)
         if weight and (t.mode != "ssl" or weight < 0):
             raise ConfigError(f"train.{key} must be >= 0, in mode ssl only; got {weight} in mode {t.mode}")
+    if t.low_density_weight and (t.mode not in ("ssl", "gan") or t.low_density_weight < 0):
+        raise ConfigError(f"train.low_density_weight must be >= 0, in modes ssl and gan only; got "
+                          f"{t.low_density_weight} in mode {t.mode}")
+    if not 0 < t.low_density_quantile < 1:
+        raise ConfigError(f"train.low_density_quantile must be in (0, 1), got {t.low_density_quantile}")
     if t.augment_shift < 0 or t.augment_rotation < 0:
         raise ConfigError(f"train.augment_shift and train.augment_rotation must be >= 0; "
                           f"got {t.augment_shift} and {t.augment_rotation}")

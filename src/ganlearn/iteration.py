@@ -68,8 +68,8 @@ def _history_penalty(t: Training):
 
 def _batch(t: Training, orders, i: int) -> Batch:
     """Batch `i` of `orders`: the labelled images moved at random where `augment_shift` or
-    `augment_rotation` is set (the unlabelled ones too with `augment_unlabelled`), and the
-    pseudo-labelled images when self-training has selected some."""
+    `augment_rotation` is set (the unlabelled ones too with `augment_unlabelled`), the
+    pseudo-labelled images when self-training has selected some, and the low-density term's model."""
     cfg, x = t.cfg.train, t.x_train
     lab, unl, unl2, pseudo = orders
 
@@ -77,7 +77,7 @@ def _batch(t: Training, orders, i: int) -> Batch:
         return random_affine(images, cfg.augment_shift, cfg.augment_rotation)
 
     x_unl, x_unl2 = (move(x[u[i]]) if cfg.augment_unlabelled else x[u[i]] for u in (unl, unl2))
-    batch = Batch(move(x[lab[i]]), t.y_train[lab[i]], x_unl, x_unl2)
+    batch = Batch(move(x[lab[i]]), t.y_train[lab[i]], x_unl, x_unl2, density=t.density)
     if len(pseudo):
         batch.x_pseudo, batch.y_pseudo = x[t.pseudo_idx[pseudo[i]]], t.pseudo_y[pseudo[i]]
     return batch

@@ -52,6 +52,13 @@ def manifold_loss(logits: torch.Tensor, logits_moved: torch.Tensor) -> torch.Ten
     return (logits - logits_moved).square().sum(1).mean()
 
 
+def low_density_loss(log_density: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
+    """Bad GAN's penalty on (B,) log-densities of generated images: the mean excess over `threshold`
+    of those above it, 0 when none is (Dai et al. 2017), so G is pushed off the dense data regions."""
+    excess = (log_density - threshold).clamp(min=0)
+    return excess.sum() / (excess > 0).sum().clamp(min=1)
+
+
 def generator_loss(logit_fake: torch.Tensor) -> torch.Tensor:
     """Non-saturating generator loss: -E log D(G(z)) = E softplus(-logit)."""
     return F.softplus(-logit_fake).mean()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from .losses import (conditional_entropy, discriminator_loss, encode_label_maps, feature_matching_loss,
-                     generator_loss, kplus1_unlabelled_loss, manifold_loss, real_logit, segmentation_loss,
+                     generator_loss, kplus1_unlabelled_loss, low_density_loss, manifold_loss, real_logit, segmentation_loss,
                      supervised_loss)
 from .metrics import IGNORE
 from .techniques import batch_dependent
@@ -26,6 +26,7 @@ class Batch:
     x_pseudo: torch.Tensor | None = None  # (B, C, H, W) pseudo-labelled images (self-training), if any
     y_pseudo: torch.Tensor | None = None  # (B,) their pseudo-labels
     manifold_weight: float | None = None  # this step's weight of the manifold term (None: cfg's)
+    density: torch.nn.Module | None = None  # density.NeighbourDensity of real images, when the low-density term is on
 
 
 class StepLoss(torch.nn.Module):
@@ -120,20 +121,32 @@ def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     return loss, stats
 
 
+def _plus_low_density(loss_gen, x_fake, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
+    """A generator's loss plus `low_density_weight` times Bad GAN's penalty on its images x_fake,
+    where that term is on (batch.density set), and the step's statistics."""
+    stats = {"loss_gen": loss_gen.detach()}
+    if batch.density is None:
+        return loss_gen, stats
+    log_density = batch.density.log_density(x_fake)  # (B,)
+    penalty = low_density_loss(log_density, batch.density.threshold)
+    stats |= {"low_density": penalty.detach(), "dense_fake": (log_density > batch.density.threshold).float().mean()}
+    return loss_gen + cfg.low_density_weight * penalty, stats
+
+
 def feature_matching_g_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     """Generator step by feature matching on D's last hidden layer (the reference's semi-supervised G)."""
+    x_fake = G(G.sample_z(len(batch.x_unl2)))  # (B, C, H, W)
     # D's weights keep requires_grad (so autocast casts each once, not per call); `update` computes G's gradients only
-    features_fake = D.features(G(G.sample_z(len(batch.x_unl2)))).float()  # (B, F)
+    features_fake = D.features(x_fake).float()  # (B, F)
     with torch.no_grad():
         features_real = D.features(batch.x_unl2).float()
-    loss_gen = feature_matching_loss(features_real, features_fake)
-    return loss_gen, {"loss_gen": loss_gen.detach()}
+    return _plus_low_density(feature_matching_loss(features_real, features_fake), x_fake, batch, cfg)
 
 
 def nonsaturating_g_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     """Generator step on -log D(G(z)) (Goodfellow et al. 2014), D's real logit being lse of its logits."""
-    loss_gen = generator_loss(real_logit(D(G(G.sample_z(len(batch.x_unl2)))).float()))
-    return loss_gen, {"loss_gen": loss_gen.detach()}
+    x_fake = G(G.sample_z(len(batch.x_unl2)))  # (B, C, H, W)
+    return _plus_low_density(generator_loss(real_logit(D(x_fake).float())), x_fake, batch, cfg)
 
 
 def gan_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:

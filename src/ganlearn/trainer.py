@@ -21,6 +21,7 @@ from . import distributed
 from .checkpoint import check_same_config, load_checkpoint, save_checkpoint
 from .config import Config
 from .data import Dataset, Split, labelled_split, load_dataset
+from .density import NeighbourDensity
 from .errors import ConfigError, NonFiniteLoss, TrainingError
 from .hardware import keep_freed_memory, resolve_device, resolve_precision
 from .iteration import epoch_orders, train_iteration
@@ -53,6 +54,7 @@ class Training:
     unlabelled: torch.Tensor  # indices of the unlabelled stream: every training image outside validation
     compute_dtype: torch.dtype = torch.float32  # autocast dtype of the training steps
     history: torch.nn.ModuleDict | None = None  # historical averages of G and D, when that penalty is on
+    density: NeighbourDensity | None = None  # real images' density, when the low-density term is on
     scorer: tuple | None = None  # (domain classifier, test-set feature stats), loaded at the first evaluation
     pseudo_idx: torch.Tensor = field(default_factory=_no_indices)  # self-training: pseudo-labelled training images
     pseudo_y: torch.Tensor = field(default_factory=_no_indices)  # ... and their pseudo-labels
@@ -152,7 +154,10 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
                     x_train, torch.from_numpy(data.y_train).to(device), unlabelled,
                     resolve_precision(t.precision, device),
                     torch.nn.ModuleDict({"G": HistoricalAverage(G), "D": HistoricalAverage(D)})
-                    if t.historical_averaging else None, steps=steps)
+                    if t.historical_averaging else None, steps=steps,
+                    # from the training images (no label); rebuilt the same on resume: nothing to checkpoint
+                    density=NeighbourDensity(x_train[unlabelled.to(device)], t.low_density_quantile, seed=t.seed)
+                    if t.low_density_weight else None)
 
 
 def _save(t: Training, log: RunLog) -> None:

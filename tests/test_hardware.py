@@ -3,7 +3,7 @@ import torch
 
 from ganlearn.config import load
 from ganlearn.errors import ConfigError
-from ganlearn.hardware import autocast, cpu_has_native_bf16, keep_freed_memory, resolve_precision
+from ganlearn.hardware import autocast, cpu_has_native_bf16, fork_rng, keep_freed_memory, resolve_precision
 
 
 def test_precision_names():
@@ -32,3 +32,16 @@ def test_keep_freed_memory_is_harmless():
 def test_unknown_precision_is_a_config_error():
     with pytest.raises(ConfigError, match="train.precision"):
         load("mnist_ssl", ["train.precision=fp16"])
+
+
+def test_fork_rng_forks_the_cuda_generator_only_for_a_cuda_device(monkeypatch):
+    forked = []
+    monkeypatch.setattr(torch.random, "fork_rng", lambda devices: forked.append(devices))
+    for name in ("cpu", "cuda:1"):
+        fork_rng(torch.device(name))
+    assert forked == [[], [torch.device("cuda:1")]]
+    monkeypatch.undo()
+    state = torch.get_rng_state()
+    with fork_rng(torch.device("cpu")):
+        torch.rand(3)
+    assert torch.equal(torch.get_rng_state(), state)

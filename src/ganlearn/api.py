@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .config import Config, ModelConfig, TrainConfig
 from .data import Split, as_images, make_dataset
+from .hardware import fork_rng, resolve_device
 from .runlog import RunLog
 from .monitor import predict_logits
 from .trainer import build, fit
@@ -80,7 +81,7 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
         data = make_dataset("arrays", images, y_all, images[:0], y_all[:0], [str(c) for c in self.classes_])
         split = Split(labelled, np.setdiff1d(np.arange(len(y)), labelled), np.array([], dtype=np.int64))
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        with torch.random.fork_rng(devices=[]):  # leave the caller's global torch RNG as it was
+        with fork_rng(resolve_device(self.device)):  # leave the caller's torch RNGs as they were
             t = build(self._config(len(X), seed), data, split)
             self.history_ = fit(t, RunLog(None), verbose=self.verbose)
         self.discriminator_ = t.D_ema.cpu().eval()

@@ -40,6 +40,12 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype:
     return torch.float32
 
 
+def fork_rng(device: torch.device):
+    """A block whose random draws leave the global streams as they were: the CPU generator's and, on
+    CUDA, that device's (forking the CPU one alone would let the block move or reseed the CUDA one)."""
+    return torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
+
+
 def autocast(device: torch.device, dtype: torch.dtype):
     """Matrix products in `dtype` inside the block (parameters, optimizer state and losses stay fp32)."""
     if dtype == torch.float32:

@@ -23,7 +23,7 @@ from .config import Config
 from .data import Dataset, Split, labelled_split, load_dataset
 from .density import NeighbourDensity
 from .errors import ConfigError, NonFiniteLoss, TrainingError
-from .hardware import keep_freed_memory, resolve_device, resolve_precision
+from .hardware import fork_rng, keep_freed_memory, resolve_device, resolve_precision
 from .iteration import epoch_orders, train_iteration
 from .monitor import describe, epoch_pictures, evaluate_epoch, select_pseudo_labels
 from .nets import build_models, data_dependent_init
@@ -231,7 +231,7 @@ def fit(t: Training, log: RunLog, verbose: bool = True) -> list[dict]:
             main = distributed.is_main()  # the other ranks hold the same weights: rank 0 evaluates
             # on a fork of the RNG: evaluation draws nothing from training's stream (loading the
             # FID-style scorer at the first evaluation did, so a resumed run drifted from a straight one)
-            with torch.random.fork_rng(devices=[t.device] if t.device.type == "cuda" else []):
+            with fork_rng(t.device):
                 record = {"epoch": t.epoch, "step": t.step, **losses, **(evaluate_epoch(t) if main else {}),
                           "elapsed": t.elapsed}
                 log.log_epoch(record, epoch_pictures(t) if main else None)

@@ -70,9 +70,9 @@ def first_batch(*overrides: str) -> tuple[tuple, tuple, object]:
     t = build(cfg, load_digits())
     orders, seen = epoch_orders(t, 0), []
 
-    def recording_batch(*args):
+    def recording_batch(*args, **kwargs):
         seen.append(args)
-        return Batch(*args)
+        return Batch(*args, **kwargs)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(iteration, "Batch", recording_batch)

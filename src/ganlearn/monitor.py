@@ -94,11 +94,14 @@ def evaluate_epoch(t: Training) -> dict:
     return record
 
 
+SHOWN_PREFIXES = ("loss", "d_", "entropy", "manifold", "low_density", "dense_")  # statistics on the epoch line
+
+
 def describe(record: dict, epochs: int) -> str:
     parts = [f"epoch {record['epoch']}/{epochs}"]
     for k, v in record.items():
         if k.endswith("_acc"):
             parts.append(f"{k} {100 * v:.2f}%")
-        elif k.startswith(("loss", "d_", "entropy", "manifold", "low_density", "dense_")) or k in ("fid", "test_miou"):
+        elif k.startswith(SHOWN_PREFIXES) or k in ("fid", "test_miou"):
             parts.append(f"{k} {v:.4f}")
     return "  ".join(parts + [f"{record['epoch_seconds']:.1f}s"])

@@ -33,11 +33,11 @@ class NeighbourDensity(torch.nn.Module):
             raise ConfigError(f"train.low_density_weight needs more than {NEIGHBOURS + 1} training images, "
                               f"got {len(images)}")
         # its own generator: building the model draws nothing from training's random stream
-        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
-        flat = images.flatten(1).double()  # (N, C*H*W)
-        bank, held_out = flat[order[:n_bank].to(flat.device)], flat[order[n_bank:n_bank + HELD_OUT].to(flat.device)]
+        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed)).to(images.device)
+        chosen = images[order[:n_bank + HELD_OUT]].flatten(1).double()  # (n_bank + held out, C*H*W): only these
+        bank, held_out = chosen[:n_bank], chosen[n_bank:]
         mean = bank.mean(0)
-        _, vectors = torch.linalg.eigh(torch.cov((bank - mean).T))  # eigenvalues in ascending order
+        _, vectors = torch.linalg.eigh(torch.cov(bank.T))  # eigenvalues in ascending order
         dim = min(PCA_DIM, bank.shape[1])
         self.register_buffer("mean", mean.float())
         self.register_buffer("axes", vectors[:, -dim:].flip(1).float())  # (C*H*W, dim), largest first

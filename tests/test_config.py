@@ -39,7 +39,7 @@ def test_label_rate_replaces_the_default_count():
         config.load(None, ["data.label_rate=0.2", "data.labels_per_class=10"])
 
 
-@pytest.mark.parametrize("key", ["entropy_weight", "manifold_weight"])
+@pytest.mark.parametrize("key", ["entropy_weight", "manifold_weight", "mean_teacher_weight"])
 def test_regulariser_weights_are_for_mode_ssl_and_not_negative(key):
     assert getattr(config.load(None, [f"train.{key}=0.1"])[0].train, key) == 0.1
     for bad in ([f"train.{key}=-1"], [f"train.{key}=0.1", "train.mode=gan"]):
@@ -52,6 +52,11 @@ def test_manifold_step_length_and_stop_fraction_are_checked():
         config.load(None, ["train.manifold_weight=1", "train.manifold_eps=0"])
     with pytest.raises(ConfigError, match=r"train.manifold_until must be in \[0, 1\]"):
         config.load(None, ["train.manifold_weight=1", "train.manifold_until=1.5"])
+
+
+def test_mean_teacher_rampup_is_a_fraction_of_training():
+    with pytest.raises(ConfigError, match=r"train.mean_teacher_rampup must be in \[0, 1\]"):
+        config.load(None, ["train.mean_teacher_weight=1", "train.mean_teacher_rampup=-0.1"])
 
 
 def test_low_density_term_is_for_modes_with_a_generator_and_its_quantile_is_checked():

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from ganlearn.losses import (conditional_entropy, discriminator_loss, feature_matching_loss, generator_loss,
+from ganlearn.losses import (conditional_entropy, consistency_loss, discriminator_loss, feature_matching_loss, generator_loss,
                              kplus1_unlabelled_loss, low_density_loss, manifold_loss, real_logit, supervised_loss)
 
 
@@ -87,3 +87,13 @@ def test_low_density_loss_is_the_mean_excess_of_the_images_above_the_threshold()
     loss.backward()
     assert log_density.grad.tolist() == [0.0, 0.0, 0.5, 0.5]  # images below the threshold feel nothing
     assert low_density_loss(torch.tensor([-3.0, -1.0]), torch.tensor(0.0)).item() == 0.0  # none above: 0, no NaN
+
+
+def test_consistency_loss_hand_computed_and_no_gradient_into_the_target():
+    logits = torch.tensor([[0.0, 0.0], [0.0, 0.0]], requires_grad=True)  # softmax (0.5, 0.5) twice
+    target = torch.tensor([[100.0, 0.0], [0.0, 0.0]], requires_grad=True)  # (1, 0) and (0.5, 0.5)
+    loss = consistency_loss(logits, target)
+    assert loss.item() == pytest.approx((0.25 + 0.25 + 0) / 2)
+    loss.backward()
+    assert target.grad is None and logits.grad.abs().sum() > 0
+    assert consistency_loss(target, target).item() == 0.0

@@ -105,3 +105,31 @@ def test_low_density_term_pushes_g_off_the_dense_regions():
         final[weight] = density.log_density(G(z)).mean().item()
         assert ({"low_density", "dense_fake"} <= set(stats)) == bool(weight)  # off: no such statistics
     assert final[10.0] < final[0.0] - 0.1
+
+
+def test_mean_teacher_term_pulls_d_towards_its_teacher():
+    """The same D trained with and without the term towards a fixed teacher: with it, D's class
+    distribution on the unlabelled images ends closer to the teacher's. The teacher is left as it
+    was: its weights, and its mode."""
+    from ganlearn.losses import consistency_loss
+    from ganlearn.steps import logits_in_mode
+
+    teacher = setup()[1]
+    torch.manual_seed(5)
+    with torch.no_grad():
+        for p in teacher.parameters():
+            p.add_(torch.randn_like(p))  # a teacher unlike the student
+    teacher.eval().requires_grad_(False)
+    teacher_before = params(teacher)
+    distance = {}
+    for weight in (0.0, 30.0):
+        G, D, _, opt_d, batch = setup()
+        batch.teacher, batch.teacher_weight = teacher, weight
+        for _ in range(30):
+            loss, stats = ssl_d_step(G, D, batch, TrainConfig())
+            update(opt_d, loss, D)
+        assert ("consistency" in stats) == bool(weight)  # off: no such statistic
+        distance[weight] = consistency_loss(*logits_in_mode(D, [batch.x_unl], noise=False),
+                                            *logits_in_mode(teacher, [batch.x_unl], noise=False)).item()
+    assert distance[30.0] < 0.5 * distance[0.0]
+    assert same(params(teacher), teacher_before) and not teacher.training

@@ -267,3 +267,23 @@ def test_the_low_density_term_trains_and_resumes_exactly(monkeypatch, tmp_path):
     fit(resumed, RunLog(None), verbose=False)
     a, b = straight.G.state_dict(), resumed.G.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_mean_teacher_term_ramps_up_and_resumes_exactly(monkeypatch, tmp_path):
+    """The term's weight grows over its ramp-up (the logged term is on from the first epoch) and its
+    teacher, the moving average of D, is checkpointed: a resumed run repeats a straight one."""
+    from ganlearn.iteration import rampup
+    assert rampup(0, 10) == pytest.approx(math.exp(-5)) and rampup(5, 10) == pytest.approx(math.exp(-1.25))
+    assert rampup(10, 10) == rampup(11, 10) == rampup(0, 0) == 1.0
+    cfg, _ = config.load("digits_ssl", QUICK + ["train.epochs=3", "train.iters_per_epoch=5",
+                                                "train.mean_teacher_weight=1", "train.mean_teacher_rampup=0.5"])
+    saved = []
+    monkeypatch.setattr(trainer, "save_checkpoint", lambda path, state: saved.append(state))
+    straight = build(cfg, load_digits())
+    records = fit(straight, RunLog(tmp_path), verbose=False)
+    assert all(r["consistency"] > 0 for r in records)
+    resumed = build(cfg, load_digits())
+    resumed.load_state(saved[0])  # the checkpoint after epoch 1
+    fit(resumed, RunLog(None), verbose=False)
+    a, b = straight.D.state_dict(), resumed.D.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -55,7 +55,7 @@ def _validate_train(t: TrainConfig) -> None:
         raise ConfigError(f"train.real_label must be in (0.5, 1], got {t.real_label}")
     if t.pseudo_label_threshold is not None and (t.mode != "ssl" or not 0 < t.pseudo_label_threshold < 1):
         raise ConfigError("train.pseudo_label_threshold (self-training) must be in (0, 1), in mode ssl only")
-    for key in ("entropy_weight", "manifold_weight"):
+    for key in ("entropy_weight", "manifold_weight", "mean_teacher_weight"):
         weight = getattr(t, key)
         if weight and (t.mode != "ssl" or weight < 0):
             raise ConfigError(f"train.{key} must be >= 0, in mode ssl only; got {weight} in mode {t.mode}")
@@ -77,6 +77,8 @@ def _validate_train(t: TrainConfig) -> None:
         raise ConfigError(f"train.manifold_eps must be positive, got {t.manifold_eps}")
     if not 0 <= t.manifold_until <= 1:
         raise ConfigError(f"train.manifold_until must be in [0, 1], got {t.manifold_until}")
+    if not 0 <= t.mean_teacher_rampup <= 1:
+        raise ConfigError(f"train.mean_teacher_rampup must be in [0, 1], got {t.mean_teacher_rampup}")
     if t.nan_retries < 0:
         raise ConfigError(f"train.nan_retries must be >= 0, got {t.nan_retries}")
     if t.historical_averaging < 0:

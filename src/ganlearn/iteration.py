@@ -1,5 +1,5 @@
-"""One training iteration: the epoch's batch orders, the learning-rate schedule, the D and G steps,
-the moving average of D and the historical averages.
+"""One training iteration: the epoch's batch orders, the learning-rate and ramp-up schedules, the D
+and G steps, the moving average of D and the historical averages.
 
 An epoch is `iters_per_epoch` iterations; each is one D step and, in GAN modes, one G step. The
 labelled split is tiled to the epoch's length. Batch orders come from a generator seeded by
@@ -58,6 +58,14 @@ def lr_factor(cfg, step: int, total_steps: int) -> float:
     return max(0.0, (total_steps - step) / max(total_steps - start, 1.0))
 
 
+def rampup(step: int, length: float) -> float:
+    """exp(-5 (1 - step / length)^2) for the first `length` steps, then 1: Laine & Aila's (2017) ramp-up,
+    so that a consistency term does not fix D's early, mostly wrong classes in place."""
+    if step >= length:
+        return 1.0
+    return math.exp(-5 * (1 - step / length) ** 2)
+
+
 def _history_penalty(t: Training):
     """net -> weight * ||theta - running mean||^2 for G or D, or None when historical averaging is off."""
     if t.history is None:
@@ -95,6 +103,9 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
             group["lr"] = factor * lr
     batch = _batch(t, orders, i)
     batch.manifold_weight = cfg.manifold_weight if t.step < cfg.manifold_until * total_steps else 0.0
+    if cfg.mean_teacher_weight:
+        batch.teacher = t.D_ema
+        batch.teacher_weight = cfg.mean_teacher_weight * rampup(t.step, cfg.mean_teacher_rampup * total_steps)
     t.G.train()
     t.D.train()
     penalty, stats = _history_penalty(t), {}

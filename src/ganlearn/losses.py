@@ -52,6 +52,13 @@ def manifold_loss(logits: torch.Tensor, logits_moved: torch.Tensor) -> torch.Ten
     return (logits - logits_moved).square().sum(1).mean()
 
 
+def consistency_loss(logits: torch.Tensor, logits_target: torch.Tensor) -> torch.Tensor:
+    """Mean squared distance between the class distributions (softmax over the K logits) of (B, K)
+    logits and of fixed target logits: the mean-teacher term (Tarvainen & Valpola 2017), the
+    target coming from the moving average of D. No gradient flows into the target."""
+    return (logits.softmax(1) - logits_target.detach().softmax(1)).square().sum(1).mean()
+
+
 def low_density_loss(log_density: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
     """Bad GAN's penalty on (B,) log-densities of generated images: the mean excess over `threshold`
     of those above it, 0 when none is (Dai et al. 2017), so G is pushed off the dense data regions."""

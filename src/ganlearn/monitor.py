@@ -94,7 +94,8 @@ def evaluate_epoch(t: Training) -> dict:
     return record
 
 
-SHOWN_PREFIXES = ("loss", "d_", "entropy", "manifold", "low_density", "dense_")  # statistics on the epoch line
+# the statistics on the epoch line
+SHOWN_PREFIXES = ("loss", "d_", "entropy", "manifold", "consistency", "low_density", "dense_")
 
 
 def describe(record: dict, epochs: int) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import (conditional_entropy, discriminator_loss, encode_label_maps, feature_matching_loss,
+from .losses import (conditional_entropy, consistency_loss, discriminator_loss, encode_label_maps, feature_matching_loss,
                      generator_loss, kplus1_unlabelled_loss, low_density_loss, manifold_loss, real_logit,
                      segmentation_loss, supervised_loss)
 from .metrics import IGNORE
@@ -27,6 +27,8 @@ class Batch:
     y_pseudo: torch.Tensor | None = None  # (B,) their pseudo-labels
     manifold_weight: float | None = None  # this step's weight of the manifold term (None: cfg's)
     density: torch.nn.Module | None = None  # density.NeighbourDensity of real images, when the low-density term is on
+    teacher: torch.nn.Module | None = None  # the moving average of D, when the mean-teacher term is on ...
+    teacher_weight: float = 0.0  # ... and this step's (ramped-up) weight of that term
 
 
 class StepLoss(torch.nn.Module):
@@ -63,10 +65,12 @@ def d_logits(D, batches: list[torch.Tensor]) -> list[torch.Tensor]:
     return list(D(torch.cat(batches)).float().split([len(x) for x in batches]))
 
 
-def noiseless_logits(D, batches: list[torch.Tensor]) -> list[torch.Tensor]:
-    """d_logits with D in eval mode (its noise layers off), so that two passes differ only by their inputs."""
+def logits_in_mode(D, batches: list[torch.Tensor], noise: bool) -> list[torch.Tensor]:
+    """d_logits with D's noise layers on (train mode) or off (eval mode), D's mode restored after.
+    Off: two passes differ only by their inputs (the manifold term). On: the mean teacher draws
+    noise of its own, as the student does."""
     was_training = D.training
-    D.eval()
+    D.train(noise)
     try:
         return d_logits(D, batches)
     finally:
@@ -89,7 +93,9 @@ def _fake_and_moved(G, n: int, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
 
 def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     """K+1 discriminator step on labelled, unlabelled and generated examples (and pseudo-labelled ones
-    when self-training has selected some). The manifold term compares noiseless passes of D over G(z)
+    when self-training has selected some). The mean-teacher term pulls D's class distribution on the
+    unlabelled images towards its moving average's (`batch.teacher`, weighted by `batch.teacher_weight`,
+    which `train_iteration` ramps up). The manifold term compares noiseless passes of D over G(z)
     and G(z + eps d): with D's noise on, the difference of two passes would be mostly that noise. Its
     weight is `batch.manifold_weight` where set (`train_iteration` sets 0 after `manifold_until`)."""
     inputs = {"lab": batch.x_lab, "unl": batch.x_unl}
@@ -111,9 +117,15 @@ def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
         loss = loss + cfg.entropy_weight * entropy
         stats["entropy_unl"] = entropy.detach()
     if manifold_weight:
-        manifold = manifold_loss(*noiseless_logits(D, [inputs["fake"], x_moved]))
+        manifold = manifold_loss(*logits_in_mode(D, [inputs["fake"], x_moved], noise=False))
         loss = loss + manifold_weight * manifold
         stats["manifold"] = manifold.detach()
+    if batch.teacher_weight:
+        with torch.no_grad():
+            logits_teacher, = logits_in_mode(batch.teacher, [batch.x_unl], noise=True)
+        consistency = consistency_loss(logits["unl"], logits_teacher)
+        loss = loss + batch.teacher_weight * consistency
+        stats["consistency"] = consistency.detach()
     if "pseudo" in logits:
         loss_pseudo = supervised_loss(logits["pseudo"], batch.y_pseudo)
         loss = loss + cfg.pseudo_label_weight * loss_pseudo

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import (conditional_entropy, consistency_loss, discriminator_loss, encode_label_maps, feature_matching_loss,
-                     generator_loss, kplus1_unlabelled_loss, low_density_loss, manifold_loss, real_logit,
-                     segmentation_loss, supervised_loss)
+from .losses import (conditional_entropy, consistency_loss, discriminator_loss, encode_label_maps,
+                     feature_matching_loss, generator_loss, kplus1_unlabelled_loss, low_density_loss, manifold_loss,
+                     real_logit, segmentation_loss, supervised_loss)
 from .metrics import IGNORE
 from .techniques import batch_dependent
 

@@ -3,8 +3,9 @@ import math
 import pytest
 import torch
 
-from ganlearn.losses import (conditional_entropy, consistency_loss, discriminator_loss, feature_matching_loss, generator_loss,
-                             kplus1_unlabelled_loss, low_density_loss, manifold_loss, real_logit, supervised_loss)
+from ganlearn.losses import (conditional_entropy, consistency_loss, discriminator_loss, feature_matching_loss,
+                             generator_loss, kplus1_unlabelled_loss, low_density_loss, manifold_loss, real_logit,
+                             supervised_loss)
 
 
 def explicit_kplus1_loss(logits_unl, logits_fake):

@@ -52,8 +52,8 @@ def matmul_gflops(m: int, k: int, n: int, dtype: torch.dtype, device: torch.devi
     return 2 * m * k * n / best / 1e9
 
 
-def step_throughput(cfg_overrides: list[str], data, iters: int, warmup: int) -> dict:
-    cfg, _ = config.load("mnist_ssl", cfg_overrides)
+def step_throughput(config_name: str, cfg_overrides: list[str], data, iters: int, warmup: int) -> dict:
+    cfg, _ = config.load(config_name, cfg_overrides)
     t = build(cfg, data)
     orders = epoch_orders(t, 0)
     with FlopCounterMode(display=False) as counter:
@@ -76,6 +76,8 @@ def step_throughput(cfg_overrides: list[str], data, iters: int, warmup: int) -> 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default="../shared/data")
+    p.add_argument("--config", default="mnist_ssl",
+                   help="an MNIST config of the MLP pair (mnist_ssl_full adds its random shifts to the step)")
     p.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=list(DTYPES))
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--iters", type=int, default=600, help="timed iterations (600 = one epoch at batch 100)")
@@ -86,12 +88,12 @@ def main() -> None:
 
     base = [f"data.data_dir={args.data_dir}", "data.download=false", "train.progress=false",
             f"train.batch_size={args.batch_size}", "train.seed=1", f"train.device={args.device}"]
-    data = load_dataset(config.load("mnist_ssl", base)[0].data)
+    data = load_dataset(config.load(args.config, base)[0].data)
     n = 3 * args.batch_size  # the D step's concatenated batch
     device = resolve_device(args.device)
     peaks = {name: {"step_layer": matmul_gflops(n, 784, 1000, dtype, device),
                     "square_2048": matmul_gflops(2048, 2048, 2048, dtype, device)} for name, dtype in DTYPES.items()}
-    steps = {name: step_throughput(base + [f"train.precision={name}"], data, args.iters, args.warmup)
+    steps = {name: step_throughput(args.config, base + [f"train.precision={name}"], data, args.iters, args.warmup)
              for name in args.precisions}
 
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
@@ -107,8 +109,8 @@ def main() -> None:
         print(f"{name:<9} {r['images_per_second']:7.0f} {r['seconds_per_1000_images']:10.3f} "
               f"{60 * r['seconds_per_1000_images']:8.1f} {speedup[0]:4.1f}-{speedup[1]:3.1f}x "
               f"{r['gflop_per_iteration']:8.2f} {r['gflops']:8.0f} {100 * r['fraction_of_matmul_peak']:11.0f}%")
-    result = {"command": " ".join(["python"] + sys.argv), "threads": torch.get_num_threads(), "device": where,
-              "torch": torch.__version__, "platform": platform.platform(), "matmul_peak_gflops": peaks,
+    result = {"command": " ".join(["python"] + sys.argv), "config": args.config, "threads": torch.get_num_threads(),
+              "device": where, "torch": torch.__version__, "platform": platform.platform(), "matmul_peak_gflops": peaks,
               "steps": steps}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))

@@ -30,7 +30,8 @@ def random_affine(x: torch.Tensor, max_shift: float, max_degrees: float) -> torc
     cos, sin = angle.cos()[:, None, None], angle.sin()[:, None, None]  # (B, 1, 1)
     # grid_sample reads input coordinates in [-1, 1] (pixel centres at (2j + 1) / side - 1): a pixel
     # is 2 / side of that range. The affine map is written out rather than built by F.affine_grid,
-    # whose (B, H*W, 3) @ (B, 3, 2) batched product took 7 % of a training step for these few numbers
+    # whose (B, H*W, 3) @ (B, 3, 2) batched product made this function 2.3x slower (0.53 ms per 100
+    # MNIST images against 0.23, three calls per training step)
     xs = (2 * torch.arange(w, device=x.device) + 1) / w - 1  # (W,)
     ys = ((2 * torch.arange(h, device=x.device) + 1) / h - 1)[:, None]  # (H, 1)
     shift_x, shift_y = (uniform()[:, None, None] * (2 * max_shift / side) for side in (w, h))

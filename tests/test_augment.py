@@ -56,6 +56,23 @@ def test_rotations_stay_within_the_limit_and_keep_the_centre():
     assert out.sum((1, 2, 3)) == pytest.approx(x.sum((1, 2, 3)), rel=0.02)  # no ink lost or made
 
 
+def test_the_written_out_grid_is_affine_grids():
+    """random_affine builds grid_sample's grid itself (for speed): it must be F.affine_grid's for the
+    same draws (angle, then x and y shifts), on a non-square image so that h / w is not 1."""
+    x = torch.rand(8, 1, 12, 20)
+    torch.manual_seed(0)
+    moved = random_affine(x, 2.5, 20)
+    torch.manual_seed(0)
+    angle, dx, dy = (2 * torch.rand(8) - 1 for _ in range(3))
+    angle = angle * torch.pi / 9
+    cos, sin, h, w = angle.cos(), angle.sin(), 12, 20
+    theta = torch.stack([torch.stack([cos, -sin * h / w, dx * 5 / w], 1),
+                         torch.stack([sin * w / h, cos, dy * 5 / h], 1)], 1)  # (B, 2, 3)
+    grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    expected = torch.nn.functional.grid_sample(x, grid, padding_mode="border", align_corners=False)
+    assert torch.allclose(moved, expected, atol=1e-5)
+
+
 def test_the_same_seed_gives_the_same_moves():
     x = torch.rand(5, 1, 28, 28)
     torch.manual_seed(3)

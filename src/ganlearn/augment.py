@@ -34,7 +34,7 @@ def random_affine(x: torch.Tensor, max_shift: float, max_degrees: float) -> torc
     # MNIST images against 0.23, three calls per training step)
     xs = (2 * torch.arange(w, device=x.device) + 1) / w - 1  # (W,)
     ys = ((2 * torch.arange(h, device=x.device) + 1) / h - 1)[:, None]  # (H, 1)
-    shift_x, shift_y = (uniform()[:, None, None] * (2 * max_shift / side) for side in (w, h))
+    shift_x, shift_y = (uniform()[:, None, None] * (2 * max_shift / side) for side in (w, h))  # drawn x, then y
     grid = torch.stack([cos * xs - sin * (h / w) * ys + shift_x,
                         sin * (w / h) * xs + cos * ys + shift_y], -1)  # (B, H, W, 2)
     return F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="border", align_corners=False)

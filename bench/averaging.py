@@ -1,7 +1,7 @@
 """Benchmark: which moving average of D to evaluate, compared on one training run.
 
-    python bench/averaging.py --data-dir ../shared/data --decays 0.9995 0.9999 0.99997 \
-        --set data.split_seed=3 --set train.seed=3 --set data.val_per_class=500 --out bench/results/averaging/s3.json
+    python bench/averaging.py --data-dir ../shared/data --decays 0.9995 0.9999 0.99997 --set data.split_seed=3 \
+        --set train.seed=3 --set data.val_per_class=500 --out bench/results/averaging/split3.json
 
 Trains `--config` (default mnist_ssl_full) once, exactly as `ganlearn train` does, and keeps, beside
 the config's own EMA of D (`train.ema_decay`), one more EMA per `--decays`, each with the same
@@ -22,7 +22,7 @@ import torch
 
 from ganlearn import config
 from ganlearn.data import load_dataset
-from ganlearn.iteration import ema_update, epoch_orders, train_iteration
+from ganlearn.iteration import ema_decay_at, ema_update, epoch_orders, train_iteration
 from ganlearn.metrics import accuracy
 from ganlearn.monitor import predict_logits
 from ganlearn.trainer import build
@@ -61,8 +61,8 @@ def main() -> None:
         orders = epoch_orders(t, epoch)
         for i in range(t.iters_per_epoch):
             train_iteration(t, orders, i)
-            for decay, ema in extra.items():  # the warm-up of train_iteration's own EMA
-                ema_update(ema, t.D, min(decay, (1 + t.step) / (10 + t.step)))
+            for decay, ema in extra.items():  # with the warm-up of train_iteration's own EMA
+                ema_update(ema, t.D, ema_decay_at(decay, t.step))
             t.step += 1
         t.epoch = epoch + 1
         if t.epoch % args.eval_every == 0 or t.epoch == cfg.train.epochs:

@@ -50,6 +50,12 @@ def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None
         b_ema.copy_(b)
 
 
+def ema_decay_at(decay: float, step: int) -> float:
+    """The EMA's decay at `step`: `decay`, or less while (1 + step) / (10 + step) is below it, so that
+    early on the average follows the recent weights instead of the random initial ones."""
+    return min(decay, (1 + step) / (10 + step))
+
+
 def lr_factor(cfg, step: int, total_steps: int) -> float:
     """1, then linear decay to 0 over the last (1 - lr_decay_start) of training."""
     start = cfg.lr_decay_start * total_steps
@@ -113,7 +119,7 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
         with autocast(t.device, t.compute_dtype):
             loss, stats = d_step(batch, cfg)
         update(t.opt_d, loss, t.D, penalty)
-        ema_update(t.D_ema, t.D, min(cfg.ema_decay, (1 + t.step) / (10 + t.step)))
+        ema_update(t.D_ema, t.D, ema_decay_at(cfg.ema_decay, t.step))
     if g_step is not None:
         with autocast(t.device, t.compute_dtype):
             loss, g_stats = g_step(batch, cfg)

@@ -8,6 +8,7 @@ the FID-style score, the Inception-Score-style score and the class-coverage KL o
 Semi-supervised mode: the `{dataset}_ssl` config (MLP pair, 100 labels) for `--ssl-epochs` epochs
 per variant; test accuracy of the EMA discriminator. Prints tables and writes JSON.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,10 @@ from ganlearn import config
 from ganlearn.data import load_dataset
 from ganlearn.domain import load_domain_classifier
 from ganlearn.plots import plot_lines, save_grid
+from ganlearn.predict import generate
 from ganlearn.runlog import RunLog
-from ganlearn.scores import generate, reference_stats, score_images
-from ganlearn.trainer import build, fit
+from ganlearn.scores import reference_stats, score_images
+from ganlearn.train import build, fit
 
 GAN_VARIANTS = {
     "baseline (non-saturating)": [],
@@ -52,20 +54,32 @@ def gan_run(name: str, overrides: list[str], data, scorer, grid_dir: Path) -> di
     net, reference = scorer
     scores = score_images(net, generate(t.G, 5000, seed=0), reference)
     grid = save_grid(generate(t.G, 100, seed=1), grid_dir / f"{data.name}_{name.split(' ')[0]}.png")
-    return {"variant": name, "overrides": overrides, "seconds": time.perf_counter() - start, **scores,
-            "fid_curve": [(r["step"], r["fid"]) for r in records], "grid": str(grid)}
+    return {
+        "variant": name,
+        "overrides": overrides,
+        "seconds": time.perf_counter() - start,
+        **scores,
+        "fid_curve": [(r["step"], r["fid"]) for r in records],
+        "grid": str(grid),
+    }
 
 
 def ssl_run(name: str, overrides: list[str], data) -> dict:
     cfg, _ = config.load(f"{data.name}_ssl", overrides)
     start = time.perf_counter()
     records = fit(build(cfg, data), RunLog(None), verbose=False)
-    return {"variant": name, "overrides": overrides, "seconds": time.perf_counter() - start,
-            "test_acc": records[-1]["test_acc"], "test_acc_per_epoch": [r["test_acc"] for r in records]}
+    return {
+        "variant": name,
+        "overrides": overrides,
+        "seconds": time.perf_counter() - start,
+        "test_acc": records[-1]["test_acc"],
+        "test_acc_per_epoch": [r["test_acc"] for r in records],
+    }
 
 
-def bench_dataset(name: str, common: list[str], gan_common: list[str], ssl_epochs: int, grid_dir: Path,
-                  result: dict, out: Path) -> None:
+def bench_dataset(
+    name: str, common: list[str], gan_common: list[str], ssl_epochs: int, grid_dir: Path, result: dict, out: Path
+) -> None:
     """Every GAN-mode and SSL-mode variant on one data set, appended to `result` (saved after each)."""
     cfg, _ = config.load(f"{name}_dcgan", gan_common)
     data = load_dataset(cfg.data)
@@ -88,11 +102,15 @@ def print_tables(result: dict, gan_iters: int, ssl_epochs: int) -> None:
     print(f"\nGAN mode, DCGAN, {gan_iters} iterations, 5000 samples (floor: 5000 real training images)")
     print(f"{'data':<8} {'variant':<34} {'FID-style':>9} {'IS-style':>8} {'coverage KL':>11} {'s':>6}")
     for name, floor in result["floor"].items():
-        print(f"{name:<8} {'real images (floor)':<34} {floor['fid']:9.2f} {floor['inception_score']:8.2f} "
-              f"{floor['coverage_kl']:11.3f}")
+        print(
+            f"{name:<8} {'real images (floor)':<34} {floor['fid']:9.2f} {floor['inception_score']:8.2f} "
+            f"{floor['coverage_kl']:11.3f}"
+        )
     for r in result["gan"]:
-        print(f"{r['dataset']:<8} {r['variant']:<34} {r['fid']:9.2f} {r['inception_score']:8.2f} "
-              f"{r['coverage_kl']:11.3f} {r['seconds']:6.0f}")
+        print(
+            f"{r['dataset']:<8} {r['variant']:<34} {r['fid']:9.2f} {r['inception_score']:8.2f} "
+            f"{r['coverage_kl']:11.3f} {r['seconds']:6.0f}"
+        )
     print(f"\nsemi-supervised, 100 labels, {ssl_epochs} epochs: test accuracy of the EMA discriminator")
     for r in result["ssl"]:
         print(f"{r['dataset']:<8} {r['variant']:<42} {100 * r['test_acc']:6.2f}% {r['seconds']:6.0f}s")
@@ -111,8 +129,12 @@ def main() -> None:
     grid_dir, out = Path(args.grids), Path(args.out)
     grid_dir.mkdir(parents=True, exist_ok=True)
     out.parent.mkdir(parents=True, exist_ok=True)
-    common = [f"data.data_dir={args.data_dir}", "data.download=false", "train.progress=false",
-              f"train.seed={args.seed}"]
+    common = [
+        f"data.data_dir={args.data_dir}",
+        "data.download=false",
+        "train.progress=false",
+        f"train.seed={args.seed}",
+    ]
     # six evaluation points (an FID-style score after each "epoch" of gan_iters / 6 iterations)
     gan_common = common + ["train.epochs=6", f"train.iters_per_epoch={args.gan_iters // 6}", "train.lr=0.0005"]
     result = {"command": " ".join(["python"] + sys.argv), "gan": [], "ssl": [], "floor": {}}
@@ -121,8 +143,13 @@ def main() -> None:
     print_tables(result, args.gan_iters, args.ssl_epochs)
     for name in args.datasets:
         curves = {r["variant"]: r["fid_curve"] for r in result["gan"] if r["dataset"] == name}
-        plot_lines(curves, grid_dir / f"{name}_fid.png", "iteration", "FID-style score (2000 samples)",
-                   f"DCGAN on {name}: FID-style score over training")
+        plot_lines(
+            curves,
+            grid_dir / f"{name}_fid.png",
+            "iteration",
+            "FID-style score (2000 samples)",
+            f"DCGAN on {name}: FID-style score over training",
+        )
     out.write_text(json.dumps(result, indent=1))
     print(f"wrote {out}")
 

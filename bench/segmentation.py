@@ -9,6 +9,7 @@ them, each with adv_weight 0 (plain cross-entropy) and with the adversarial term
 the adversarial term on the unlabelled canvases. Prints a table (mean ± std over seeds), writes JSON
 and an overlay picture (image | truth | prediction) per setting for the first seed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,10 +23,10 @@ import torch
 
 from ganlearn import config
 from ganlearn.data import load_dataset
+from ganlearn.monitor import epoch_pictures
 from ganlearn.plots import save_grid
 from ganlearn.runlog import RunLog
-from ganlearn.monitor import epoch_pictures
-from ganlearn.trainer import build, fit
+from ganlearn.train import build, fit
 
 SETTINGS = {  # key (file names, --settings) -> (description, overrides)
     "full_ce": ("100% labels, cross-entropy", ["data.label_rate=1.0", "train.adv_weight=0"]),
@@ -43,8 +44,13 @@ def one_run(overrides: list[str], data, picture: Path | None) -> dict:
     records = fit(t, RunLog(None), verbose=False)
     if picture is not None:  # the trainer's own per-epoch overlay picture
         save_grid(epoch_pictures(t), picture, nrow=4)
-    return {"overrides": overrides, "seconds": time.perf_counter() - start, "miou": records[-1]["test_miou"],
-            "pixel_acc": records[-1]["test_pixel_acc"], "miou_per_epoch": [r["test_miou"] for r in records]}
+    return {
+        "overrides": overrides,
+        "seconds": time.perf_counter() - start,
+        "miou": records[-1]["test_miou"],
+        "pixel_acc": records[-1]["test_pixel_acc"],
+        "miou_per_epoch": [r["test_miou"] for r in records],
+    }
 
 
 def main() -> None:
@@ -59,8 +65,13 @@ def main() -> None:
     args = p.parse_args()
     pictures = Path(args.pictures)
     pictures.mkdir(parents=True, exist_ok=True)
-    common = [f"data.data_dir={args.data_dir}", "data.download=false", "train.progress=false",
-              f"train.epochs={args.epochs}", *args.set]
+    common = [
+        f"data.data_dir={args.data_dir}",
+        "data.download=false",
+        "train.progress=false",
+        f"train.epochs={args.epochs}",
+        *args.set,
+    ]
     data = load_dataset(config.load("mnist_seg", common)[0].data)  # the same canvases for every run
     result = {"command": " ".join(["python"] + sys.argv), "threads": torch.get_num_threads(), "runs": []}
     for key in args.settings:
@@ -77,8 +88,10 @@ def main() -> None:
     for key in args.settings:
         name, runs = SETTINGS[key][0], [r for r in result["runs"] if r["setting"] == key]
         miou, acc = np.array([r["miou"] for r in runs]), np.array([r["pixel_acc"] for r in runs])
-        print(f"{name:<42} mIoU {miou.mean():.4f} ± {miou.std():.4f}   pixel acc {100 * acc.mean():.2f} "
-              f"± {100 * acc.std():.2f}%   {np.mean([r['seconds'] for r in runs]):.0f}s")
+        print(
+            f"{name:<42} mIoU {miou.mean():.4f} ± {miou.std(ddof=1):.4f}   pixel acc {100 * acc.mean():.2f} "
+            f"± {100 * acc.std(ddof=1):.2f}%   {np.mean([r['seconds'] for r in runs]):.0f}s"
+        )
     print(f"wrote {args.out}")
 
 

@@ -5,6 +5,7 @@
 Prints a table and writes JSON: test accuracy and seconds per epoch for each seed and mode, and
 mean +- std over seeds (one labelled split per seed, as the papers average over splits).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,9 @@ import torch
 
 from ganlearn import config
 from ganlearn.data import load_dataset
-from ganlearn.monitor import predict_probs
+from ganlearn.predict import predict_probs
 from ganlearn.runlog import RunLog
-from ganlearn.trainer import build, fit
+from ganlearn.train import build, fit
 
 
 def run_one(cfg_name: str, overrides: list[str], data) -> tuple[list[dict], np.ndarray]:
@@ -34,7 +35,11 @@ def run_one(cfg_name: str, overrides: list[str], data) -> tuple[list[dict], np.n
 
 
 def summary(values: list[float]) -> str:
-    return f"{100 * np.mean(values):.2f} ± {100 * np.std(values):.2f}" if len(values) > 1 else f"{100 * values[0]:.2f}"
+    return (
+        f"{100 * np.mean(values):.2f} ± {100 * np.std(values, ddof=1):.2f}"
+        if len(values) > 1
+        else f"{100 * values[0]:.2f}"
+    )
 
 
 def main() -> None:
@@ -43,17 +48,30 @@ def main() -> None:
     p.add_argument("--data-dir", default="../shared/data")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--seeds", type=int, nargs="+", default=[1])
-    p.add_argument("--modes", nargs="+", default=["ssl", "supervised"], choices=["ssl", "supervised"],
-                   help="which to run: the K+1 GAN (ssl) and/or the labels-only baseline (supervised)")
+    p.add_argument(
+        "--modes",
+        nargs="+",
+        default=["ssl", "supervised"],
+        choices=["ssl", "supervised"],
+        help="which to run: the K+1 GAN (ssl) and/or the labels-only baseline (supervised)",
+    )
     p.add_argument("--no-baseline", dest="modes", action="store_const", const=["ssl"], help="the same as --modes ssl")
     p.add_argument("--set", action="append", default=[], help="extra config overrides")
     p.add_argument("--out", default="bench/results/ssl_mnist.json")
-    p.add_argument("--save-probs", metavar="DIR", help="also save each run's final test probabilities "
-                   "as DIR/<mode>_seed<seed>.npy (for bench/ensemble.py)")
+    p.add_argument(
+        "--save-probs",
+        metavar="DIR",
+        help="also save each run's final test probabilities as DIR/<mode>_seed<seed>.npy (for bench/ensemble.py)",
+    )
     args = p.parse_args()
 
-    base = [f"data.data_dir={args.data_dir}", "data.download=false", f"train.epochs={args.epochs}",
-            "train.progress=false", *args.set]
+    base = [
+        f"data.data_dir={args.data_dir}",
+        "data.download=false",
+        f"train.epochs={args.epochs}",
+        "train.progress=false",
+        *args.set,
+    ]
     cfg, _ = config.load(args.config, base)
     data = load_dataset(cfg.data)
     runs = []
@@ -65,31 +83,55 @@ def main() -> None:
             if args.save_probs:
                 Path(args.save_probs).mkdir(parents=True, exist_ok=True)
                 np.save(Path(args.save_probs) / f"{mode}_seed{seed}.npy", probs)
-            runs.append({"seed": seed, "mode": mode, "wall_seconds": time.perf_counter() - start,
-                         "epochs": [{k: r[k] for k in ("epoch", "val_acc", "test_acc", "epoch_seconds", "elapsed")
-                                     if k in r} for r in records]})
+            runs.append(
+                {
+                    "seed": seed,
+                    "mode": mode,
+                    "wall_seconds": time.perf_counter() - start,
+                    "epochs": [
+                        {k: r[k] for k in ("epoch", "val_acc", "test_acc", "epoch_seconds", "elapsed") if k in r}
+                        for r in records
+                    ],
+                }
+            )
     report(args, cfg, runs)
 
 
 def report(args, cfg, runs: list[dict]) -> None:
     """Print the per-epoch table and the final accuracies; write the JSON."""
-    print(f"\n{args.config}: {cfg.data.labels_per_class or cfg.data.label_rate} labels per class "
-          f"(rate), {args.epochs} epochs, seeds {args.seeds}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
-    print(f"{'mode':<11} {'seed':>4} " + " ".join(f"{'ep' + str(e['epoch']):>6}" for e in runs[0]["epochs"])
-          + f" {'s/epoch':>8}")
+    print(
+        f"\n{args.config}: {cfg.data.labels_per_class or cfg.data.label_rate} labels per class "
+        f"(rate), {args.epochs} epochs, seeds {args.seeds}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    )
+    print(
+        f"{'mode':<11} {'seed':>4} "
+        + " ".join(f"{'ep' + str(e['epoch']):>6}" for e in runs[0]["epochs"])
+        + f" {'s/epoch':>8}"
+    )
     for r in runs:
         accs = " ".join(f"{100 * e['test_acc']:6.2f}" for e in r["epochs"])
         secs = np.mean([e["epoch_seconds"] for e in r["epochs"]])
         print(f"{r['mode']:<11} {r['seed']:>4} {accs} {secs:8.1f}")
-    result = {"command": " ".join([sys.executable.split('/')[-1]] + sys.argv), "config": cfg.to_dict(),
-              "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                          "threads": torch.get_num_threads(), "torch": torch.__version__},
-              "runs": runs, "final_test_acc": {}}
+    result = {
+        "command": " ".join([sys.executable.split("/")[-1]] + sys.argv),
+        "config": cfg.to_dict(),
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+        },
+        "runs": runs,
+        "final_test_acc": {},
+    }
     for mode in args.modes:
         finals = [r["epochs"][-1]["test_acc"] for r in runs if r["mode"] == mode]
-        result["final_test_acc"][mode] = {"mean": float(np.mean(finals)), "std": float(np.std(finals)),
-                                          "values": finals}
+        result["final_test_acc"][mode] = {
+            "mean": float(np.mean(finals)),
+            "std": float(np.std(finals, ddof=1)),
+            "values": finals,
+        }
         print(f"final test accuracy, {mode}: {summary(finals)} %")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))

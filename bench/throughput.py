@@ -5,11 +5,12 @@
 For each precision, times one epoch's worth of training iterations (600 at the reference batch of
 100: one D step on 100 labelled + 100 unlabelled + 100 generated images, one G step) after a
 warm-up, and prints images per second, seconds per 1000 unlabelled images and the speed-up over
-the faithful PyTorch port of the reference code (0.84-0.96 s per 1000 images on the 2-core machine,
-issue #3). The matrix-multiply FLOPs of one iteration are counted with torch's FlopCounterMode;
+the faithful PyTorch port of the reference code (0.84-0.96 s per 1000 images, measured once on a
+2-core machine). The matrix-multiply FLOPs of one iteration are counted with torch's FlopCounterMode;
 the same script measures what torch.mm reaches at the step's largest layer shape and at 2048^3,
 in fp32 and bf16, so the step's GFLOP/s can be read against the machine's matmul peak.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,10 +26,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from ganlearn import config
 from ganlearn.data import load_dataset
 from ganlearn.hardware import resolve_device
-from ganlearn.iteration import epoch_orders, train_iteration
-from ganlearn.trainer import build
+from ganlearn.train import build, epoch_orders, train_iteration
 
-PORT_SECONDS_PER_1000 = (0.84, 0.96)  # the reference port on this machine (issue #3)
+PORT_SECONDS_PER_1000 = (0.84, 0.96)  # the reference port, measured once on a 2-core machine
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
@@ -68,16 +68,24 @@ def step_throughput(config_name: str, cfg_overrides: list[str], data, iters: int
     seconds = time.perf_counter() - start
     images = iters * cfg.train.batch_size  # unlabelled images (the port's unit)
     flops = counter.get_total_flops()
-    return {"iterations": iters, "seconds": seconds, "images_per_second": images / seconds,
-            "seconds_per_1000_images": 1000 * seconds / images, "gflop_per_iteration": flops / 1e9,
-            "gflops": flops * iters / seconds / 1e9}
+    return {
+        "iterations": iters,
+        "seconds": seconds,
+        "images_per_second": images / seconds,
+        "seconds_per_1000_images": 1000 * seconds / images,
+        "gflop_per_iteration": flops / 1e9,
+        "gflops": flops * iters / seconds / 1e9,
+    }
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default="../shared/data")
-    p.add_argument("--config", default="mnist_ssl",
-                   help="an MNIST config of the MLP pair (mnist_ssl_full adds its random shifts to the step)")
+    p.add_argument(
+        "--config",
+        default="mnist_ssl",
+        help="an MNIST config of the MLP pair (mnist_ssl_full adds its random shifts to the step)",
+    )
     p.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=list(DTYPES))
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--iters", type=int, default=600, help="timed iterations (600 = one epoch at batch 100)")
@@ -86,32 +94,60 @@ def main() -> None:
     p.add_argument("--out", default="bench/results/throughput.json")
     args = p.parse_args()
 
-    base = [f"data.data_dir={args.data_dir}", "data.download=false", "train.progress=false",
-            f"train.batch_size={args.batch_size}", "train.seed=1", f"train.device={args.device}"]
+    base = [
+        f"data.data_dir={args.data_dir}",
+        "data.download=false",
+        "train.progress=false",
+        f"train.batch_size={args.batch_size}",
+        "train.seed=1",
+        f"train.device={args.device}",
+    ]
     data = load_dataset(config.load(args.config, base)[0].data)
     n = 3 * args.batch_size  # the D step's concatenated batch
     device = resolve_device(args.device)
-    peaks = {name: {"step_layer": matmul_gflops(n, 784, 1000, dtype, device),
-                    "square_2048": matmul_gflops(2048, 2048, 2048, dtype, device)} for name, dtype in DTYPES.items()}
-    steps = {name: step_throughput(args.config, base + [f"train.precision={name}"], data, args.iters, args.warmup)
-             for name in args.precisions}
+    peaks = {
+        name: {
+            "step_layer": matmul_gflops(n, 784, 1000, dtype, device),
+            "square_2048": matmul_gflops(2048, 2048, 2048, dtype, device),
+        }
+        for name, dtype in DTYPES.items()
+    }
+    steps = {
+        name: step_throughput(args.config, base + [f"train.precision={name}"], data, args.iters, args.warmup)
+        for name in args.precisions
+    }
 
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {where}")
-    print("matmul peak GFLOP/s: " + ", ".join(f"{k} {v['step_layer']:.0f} ({n}x784x1000) / {v['square_2048']:.0f} (2048^3)"
-                                               for k, v in peaks.items()))
-    print(f"{'precision':<9} {'img/s':>7} {'s/1000 img':>10} {'s/epoch':>8} {'vs port':>10} {'GFLOP/it':>8} "
-          f"{'GFLOP/s':>8} {'% of mm peak':>12}")
+    print(
+        "matmul peak GFLOP/s: "
+        + ", ".join(
+            f"{k} {v['step_layer']:.0f} ({n}x784x1000) / {v['square_2048']:.0f} (2048^3)" for k, v in peaks.items()
+        )
+    )
+    print(
+        f"{'precision':<9} {'img/s':>7} {'s/1000 img':>10} {'s/epoch':>8} {'vs port':>10} {'GFLOP/it':>8} "
+        f"{'GFLOP/s':>8} {'% of mm peak':>12}"
+    )
     for name, r in steps.items():
         speedup = [port / r["seconds_per_1000_images"] for port in PORT_SECONDS_PER_1000]
         r["speedup_vs_port"] = speedup
         r["fraction_of_matmul_peak"] = r["gflops"] / peaks[name]["step_layer"]
-        print(f"{name:<9} {r['images_per_second']:7.0f} {r['seconds_per_1000_images']:10.3f} "
-              f"{60 * r['seconds_per_1000_images']:8.1f} {speedup[0]:4.1f}-{speedup[1]:3.1f}x "
-              f"{r['gflop_per_iteration']:8.2f} {r['gflops']:8.0f} {100 * r['fraction_of_matmul_peak']:11.0f}%")
-    result = {"command": " ".join(["python"] + sys.argv), "config": args.config, "threads": torch.get_num_threads(),
-              "device": where, "torch": torch.__version__, "platform": platform.platform(), "matmul_peak_gflops": peaks,
-              "steps": steps}
+        print(
+            f"{name:<9} {r['images_per_second']:7.0f} {r['seconds_per_1000_images']:10.3f} "
+            f"{60 * r['seconds_per_1000_images']:8.1f} {speedup[0]:4.1f}-{speedup[1]:3.1f}x "
+            f"{r['gflop_per_iteration']:8.2f} {r['gflops']:8.0f} {100 * r['fraction_of_matmul_peak']:11.0f}%"
+        )
+    result = {
+        "command": " ".join(["python"] + sys.argv),
+        "config": args.config,
+        "threads": torch.get_num_threads(),
+        "device": where,
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "matmul_peak_gflops": peaks,
+        "steps": steps,
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
     print(f"wrote {args.out}")

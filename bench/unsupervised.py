@@ -9,6 +9,7 @@ held-out class, a GAN trained on the other classes only, and the AUROC of anomal
 held-out class's test images: D's -log p(real | x), and 5-NN distance (Euclidean and cosine) in D
 features, pixels and PCA of pixels. Prints tables and writes JSON.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,7 @@ import numpy as np
 
 from ganlearn import config
 from ganlearn.probes import anomaly_run, cluster_run, embed_run
-from ganlearn.trainer import run
+from ganlearn.train import run
 
 CONFIGS = {"mnist": "mnist_dcgan", "fashion": "fashion_dcgan", "digits": "digits_ssl"}
 
@@ -38,12 +39,18 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=1, help="GAN training epochs per run")
     p.add_argument("--held-out", type=int, nargs="+", default=list(range(10)), help="classes to hold out, one run each")
     p.add_argument("--set", action="append", default=[], help="extra config overrides, e.g. model.width=32")
-    p.add_argument("--runs", default="bench/results/unsupervised_runs", help="where the run folders go")
+    p.add_argument("--runs", default="runs/unsupervised", help="where the run folders go")
     p.add_argument("--maps", default="docs/unsupervised", help="folder for the 2-D maps")
     p.add_argument("--out", default="bench/results/unsupervised.json")
     args = p.parse_args()
-    common = [f"data.data_dir={args.data_dir}", "data.download=false", "train.progress=false",
-              f"train.epochs={args.epochs}", "train.score_samples=0", *args.set]
+    common = [
+        f"data.data_dir={args.data_dir}",
+        "data.download=false",
+        "train.progress=false",
+        f"train.epochs={args.epochs}",
+        "train.score_samples=0",
+        *args.set,
+    ]
     Path(args.maps).mkdir(parents=True, exist_ok=True)
     result = {"command": " ".join(["python"] + sys.argv), "cluster": {}, "anomaly": {}}
     for name in args.datasets:
@@ -57,8 +64,10 @@ def main() -> None:
         for c in args.held_out:
             run_dir = train(name, common, Path(args.runs), [f"data.exclude_classes=[{c}]"])
             result["anomaly"][name][c] = anomaly_run(run_dir)["auroc"]
-            print(f"{name}, held out {c}: " + ", ".join(f"{k} {v:.3f}" for k, v in result["anomaly"][name][c].items()),
-                  flush=True)
+            print(
+                f"{name}, held out {c}: " + ", ".join(f"{k} {v:.3f}" for k, v in result["anomaly"][name][c].items()),
+                flush=True,
+            )
 
     print(f"\nk-means (k = 10) on the test split, GAN trained {args.epochs} epoch(s) without labels")
     print(f"{'data':<8} {'representation':<18} {'NMI':>6} {'ARI':>6} {'ACC':>6}")

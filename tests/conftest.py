@@ -1,4 +1,5 @@
 """Shared fixtures. Tests read data from $GANLEARN_DATA or ../shared/data and never download."""
+
 import os
 from pathlib import Path
 
@@ -22,4 +23,5 @@ def no_network(monkeypatch):
 
     def refuse(*args, **kwargs):
         raise AssertionError("tests must not download")
+
     monkeypatch.setattr(urllib.request, "urlopen", refuse)

@@ -6,9 +6,16 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from ganlearn.api import GANClassifier
 
-SMALL = dict(d_hidden=(64, 32), g_hidden=(64,), z_dim=16, epochs=4, iters_per_epoch=25, batch_size=32,
-             random_state=0, device="cpu")
-
+SMALL = dict(
+    d_hidden=(64, 32),
+    g_hidden=(64,),
+    z_dim=16,
+    epochs=4,
+    iters_per_epoch=25,
+    batch_size=32,
+    random_state=0,
+    device="cpu",
+)
 
 
 def digits_with_unlabelled(per_class=5, seed=0):
@@ -22,8 +29,9 @@ def digits_with_unlabelled(per_class=5, seed=0):
 
 def test_fit_predict_with_unlabelled_rows():
     X, y_semi, X_test, y_test = digits_with_unlabelled()
-    clf = GANClassifier(d_hidden=(200, 100), g_hidden=(100,), epochs=8, iters_per_epoch=50, batch_size=50,
-                        random_state=0).fit(X, y_semi)
+    clf = GANClassifier(
+        d_hidden=(200, 100), g_hidden=(100,), epochs=8, iters_per_epoch=50, batch_size=50, random_state=0
+    ).fit(X, y_semi)
     assert list(clf.classes_) == list(range(10))
     proba = clf.predict_proba(X_test)
     assert proba.shape == (len(X_test), 10) and np.allclose(proba.sum(1), 1)

@@ -2,8 +2,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganlearn.data import (as_images, find_mnist_folder, labelled_split, load_digits, load_image_folder,
-                           load_mnist, load_npz, make_dataset)
+from ganlearn.data import (
+    as_images,
+    find_mnist_folder,
+    labelled_split,
+    load_digits,
+    load_image_folder,
+    load_mnist,
+    load_npz,
+    make_dataset,
+)
 from ganlearn.errors import DataError
 
 
@@ -27,7 +35,9 @@ def test_improved_gan_split_takes_each_class_s_first_examples_in_the_reference_s
     assert np.array_equal(split.labelled, np.sort(np.concatenate([f[:4] for f in first])))
     assert np.array_equal(split.val, np.sort(np.concatenate([f[4:6] for f in first])))
     assert len(np.concatenate([split.labelled, split.unlabelled, split.val])) == 600
-    assert not np.array_equal(split.labelled, labelled_split(y, 10, labels_per_class=4, val_per_class=2, seed=1).labelled)
+    assert not np.array_equal(
+        split.labelled, labelled_split(y, 10, labels_per_class=4, val_per_class=2, seed=1).labelled
+    )
 
 
 def test_labelled_split_by_rate_is_per_class():
@@ -44,6 +54,7 @@ def test_too_many_labels_per_class_is_an_error():
 
 def test_digits_test_split_does_not_leak_into_training():
     from sklearn.datasets import load_digits as sk_digits
+
     data = load_digits()
     assert len(data.x_train) + len(data.x_test) == 1797
     rows = lambda x: sorted(r.tobytes() for r in (x.reshape(len(x), -1) * 16).round().astype(np.uint8))

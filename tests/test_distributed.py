@@ -1,4 +1,5 @@
 """Data-parallel training: 2 processes on CPU (gloo) launched by torchrun, against 1 process."""
+
 import json
 import os
 import subprocess
@@ -17,10 +18,14 @@ LIMIT = 1200  # seconds a launch may take: a slow CI machine has spent a minute 
 
 def launch(nproc: int, *train_args) -> subprocess.CompletedProcess:
     """`ganlearn train` in `nproc` processes under torchrun (1: plain python); fails the test on a non-zero exit."""
-    launcher = ([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
-                if nproc > 1 else [sys.executable])
-    result = subprocess.run([*launcher, "-m", "ganlearn.cli", "train", *train_args],
-                            capture_output=True, text=True, env=ENV, timeout=LIMIT)
+    launcher = (
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+        if nproc > 1
+        else [sys.executable]
+    )
+    result = subprocess.run(
+        [*launcher, "-m", "ganlearn.cli", "train", *train_args], capture_output=True, text=True, env=ENV, timeout=LIMIT
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
@@ -33,8 +38,16 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
     """Where every loss is a mean over examples and nothing is random per example (mode supervised,
     no noise), averaging the two halves' gradients is the full batch's gradient: the weights agree to
     float rounding (the two ranks sum in another order)."""
-    args = ["--mode", "supervised", "--set", "model.input_noise=0", "--set", "model.hidden_noise=0",
-            "--set", "train.precision=fp32"]  # bf16 rounds differently for a half batch
+    args = [
+        "--mode",
+        "supervised",
+        "--set",
+        "model.input_noise=0",
+        "--set",
+        "model.hidden_noise=0",
+        "--set",
+        "train.precision=fp32",
+    ]  # bf16 rounds differently for a half batch
     train(1, tmp_path / "one", *args)
     train(2, tmp_path / "two", *args)
     one = load_checkpoint(tmp_path / "one" / "000-digits_ssl" / "checkpoint.pt")
@@ -42,8 +55,12 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
     assert one["step"] == two["step"] == 20
     for key, value in one["D"].items():
         torch.testing.assert_close(two["D"][key], value, rtol=1e-4, atol=1e-5)
-    records = [json.loads(line) for line in (tmp_path / "two" / "000-digits_ssl" / "metrics.jsonl").read_text().splitlines()]
-    first = [json.loads(line) for line in (tmp_path / "one" / "000-digits_ssl" / "metrics.jsonl").read_text().splitlines()]
+    records = [
+        json.loads(line) for line in (tmp_path / "two" / "000-digits_ssl" / "metrics.jsonl").read_text().splitlines()
+    ]
+    first = [
+        json.loads(line) for line in (tmp_path / "one" / "000-digits_ssl" / "metrics.jsonl").read_text().splitlines()
+    ]
     assert records[-1]["test_acc"] == pytest.approx(first[-1]["test_acc"], abs=0.01)
 
 
@@ -67,12 +84,29 @@ def test_a_global_batch_that_does_not_split_is_refused(tmp_path, monkeypatch, ca
     assert code == 2 and "must be divisible by the 2 processes" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("mode_args", [
-    ["--mode", "gan", "--set", "model.minibatch_kernels=8"],  # a batch-dependent D: separate forwards
-    ["-c", "mnist_seg", "--set", "data.train_canvases=64", "--set", "data.test_canvases=16",
-     "--set", "data.canvas_size=48", "--set", "model.width=8", "--set", "train.batch_size=8",
-     "--set", "train.adv_unlabelled=true"],
-], ids=["gan", "seg"])
+@pytest.mark.parametrize(
+    "mode_args",
+    [
+        ["--mode", "gan", "--set", "model.minibatch_kernels=8"],  # a batch-dependent D: separate forwards
+        [
+            "-c",
+            "mnist_seg",
+            "--set",
+            "data.train_canvases=64",
+            "--set",
+            "data.test_canvases=16",
+            "--set",
+            "data.canvas_size=48",
+            "--set",
+            "model.width=8",
+            "--set",
+            "train.batch_size=8",
+            "--set",
+            "train.adv_unlabelled=true",
+        ],
+    ],
+    ids=["gan", "seg"],
+)
 def test_every_mode_trains_under_torchrun(tmp_path, mode_args, data_dir):
     args = mode_args + (["--data-dir", str(data_dir)] if "mnist_seg" in mode_args else [])
     train(2, tmp_path, *args)  # a second -c (mnist_seg) replaces COMMON's digits_ssl

@@ -1,4 +1,5 @@
 """Ensembles of classifier runs on one labelled split: `ganlearn evaluate RUN RUN ...`."""
+
 import numpy as np
 import pytest
 
@@ -36,9 +37,12 @@ def test_cli_prints_members_and_ensemble(members, capsys):
 def test_runs_that_cannot_be_ensembled_are_refused_in_one_line(members, tmp_path, capsys):
     other_split = _train(tmp_path / "split", "--seed", "2", "--epochs", "1")
     gan = _train(tmp_path / "gan", "--mode", "gan", "--epochs", "1")
-    cases = {"different labelled splits": [members[0], other_split], "no classifier": [members[0], gan],
-             "--inception-weights": [members[0], members[1], "--inception-weights", "w.pth"],
-             "run folder does not exist": [members[0], tmp_path / "none"]}
+    cases = {
+        "different labelled splits": [members[0], other_split],
+        "no classifier": [members[0], gan],
+        "--inception-weights": [members[0], members[1], "--inception-weights", "w.pth"],
+        "run folder does not exist": [members[0], tmp_path / "none"],
+    }
     for message, args in cases.items():
         assert main(["evaluate", *map(str, args)]) == 2, message
         err = capsys.readouterr().err.strip()

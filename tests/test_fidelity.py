@@ -1,6 +1,7 @@
 """The standard-FID option: weights are checked before torch-fidelity sees them; the glue passes it
 uint8 RGB images and never lets it download. torch-fidelity itself (it needs torchvision) is not
 installed here, so a stand-in module records what it is given and computes a small Fréchet distance."""
+
 import pickle
 import sys
 import types
@@ -16,7 +17,7 @@ from ganlearn.errors import GanlearnError
 from ganlearn.evaluate import evaluate_run
 from ganlearn.fidelity import check_inception_weights, inception_fid
 from ganlearn.metrics import feature_stats, frechet_distance
-from ganlearn.trainer import run
+from ganlearn.train import run
 
 
 @pytest.fixture
@@ -65,8 +66,10 @@ def fake_fidelity(monkeypatch):
         x = torch.stack([dataset[i] for i in range(len(dataset))])
         assert x.dtype == torch.uint8 and x.shape[1] == 3  # what the Inception extractor demands
         return {"2048": F.adaptive_avg_pool2d(x[:, :1].float() / 255, 4).flatten(1)}
-    utils = types.SimpleNamespace(create_feature_extractor=create_feature_extractor,
-                                  get_featuresdict_from_dataset=get_featuresdict_from_dataset)
+
+    utils = types.SimpleNamespace(
+        create_feature_extractor=create_feature_extractor, get_featuresdict_from_dataset=get_featuresdict_from_dataset
+    )
     monkeypatch.setitem(sys.modules, "torch_fidelity", types.SimpleNamespace(utils=utils))
     return calls
 
@@ -75,16 +78,28 @@ def test_inception_fid_is_the_frechet_distance_of_the_extractor_features(weights
     rng = np.random.default_rng(0)
     a, b = rng.random((50, 1, 8, 8), np.float32), rng.random((60, 1, 8, 8), np.float32) ** 2
     assert inception_fid(a, a, weights) == pytest.approx(0, abs=1e-6)
-    pooled = [F.adaptive_avg_pool2d(torch.from_numpy(np.clip(x * 255 + 0.5, 0, 255).astype(np.uint8)).float() / 255,
-                                    4).flatten(1).numpy() for x in (a, b)]
+    pooled = [
+        F.adaptive_avg_pool2d(torch.from_numpy(np.clip(x * 255 + 0.5, 0, 255).astype(np.uint8)).float() / 255, 4)
+        .flatten(1)
+        .numpy()
+        for x in (a, b)
+    ]
     expected = frechet_distance(*feature_stats(pooled[0]), *feature_stats(pooled[1]))
     assert inception_fid(a, b, weights) == pytest.approx(expected, rel=1e-6) and expected > 0.01
 
 
 def _gan_run(data_dir, tmp_path):
-    overrides = [f"data.data_dir={data_dir}", "train.progress=false", "train.mode=gan", "model.d_hidden=[64]",
-                 "model.g_hidden=[64]", "train.epochs=1", "train.iters_per_epoch=5", "train.score_samples=0",
-                 f"train.out_dir={tmp_path}"]
+    overrides = [
+        f"data.data_dir={data_dir}",
+        "train.progress=false",
+        "train.mode=gan",
+        "model.d_hidden=[64]",
+        "model.g_hidden=[64]",
+        "train.epochs=1",
+        "train.iters_per_epoch=5",
+        "train.score_samples=0",
+        f"train.out_dir={tmp_path}",
+    ]
     return run(config.load("mnist_ssl", overrides)[0], "g")
 
 
@@ -102,8 +117,17 @@ def test_evaluate_adds_the_standard_fid_and_its_floor(data_dir, tmp_path, weight
 
 
 def test_cli_refuses_inception_weights_for_a_run_without_generator(tmp_path, weights, capsys):
-    overrides = ["--set", "train.mode=supervised", "--set", "train.epochs=1", "--set", "train.iters_per_epoch=2",
-                 "--no-progress", "--out-dir", str(tmp_path)]
+    overrides = [
+        "--set",
+        "train.mode=supervised",
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "train.iters_per_epoch=2",
+        "--no-progress",
+        "--out-dir",
+        str(tmp_path),
+    ]
     assert main(["train", "-c", "digits_ssl", *overrides]) == 0
     run_dir = next(p for p in tmp_path.iterdir() if p.is_dir())
     assert main(["evaluate", str(run_dir), "--inception-weights", str(weights)]) == 2

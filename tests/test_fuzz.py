@@ -1,4 +1,5 @@
 """Fuzzing the parsers of user input: each returns a result or raises its own clear error, never anything else."""
+
 import gzip
 import struct
 
@@ -10,9 +11,9 @@ from hypothesis import strategies as st
 
 from ganlearn import config
 from ganlearn.data import load_image_folder
+from ganlearn.data.idx import read_idx
+from ganlearn.data.segmentation import load_seg_folder
 from ganlearn.errors import ConfigError, DataError
-from ganlearn.idx import read_idx
-from ganlearn.segdata import load_seg_folder
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -33,9 +34,11 @@ def test_idx_reader_on_random_bytes(tmp_path, data, compress):
 
 
 @FUZZ
-@given(code=st.sampled_from([0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0x00, 0xFF]),
-       dims=st.lists(st.integers(0, 2 ** 32 - 1), min_size=0, max_size=9),
-       payload=st.binary(max_size=200))
+@given(
+    code=st.sampled_from([0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0x00, 0xFF]),
+    dims=st.lists(st.integers(0, 2**32 - 1), min_size=0, max_size=9),
+    payload=st.binary(max_size=200),
+)
 def test_idx_reader_on_plausible_headers(tmp_path, code, dims, payload):
     """Valid-looking headers with lying dimensions, including ones claiming billions of items."""
     path = tmp_path / "f.idx"
@@ -50,16 +53,40 @@ def test_idx_reader_on_plausible_headers(tmp_path, code, dims, payload):
 yaml_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
-    max_leaves=8)
+    max_leaves=8,
+)
 known_keys = st.sampled_from(["data", "model", "train"])
 
 
 @FUZZ
-@given(raw=st.dictionaries(known_keys | st.text(max_size=8), yaml_values, max_size=3)
-       | st.dictionaries(known_keys, st.dictionaries(
-           st.sampled_from(["epochs", "lr", "mode", "dataset", "labels_per_class", "label_rate", "width",
-                            "batch_size", "name", "adv_weight", "canvas_size", "d_hidden", "bogus"]),
-           yaml_values, max_size=4), max_size=3))
+@given(
+    raw=st.dictionaries(known_keys | st.text(max_size=8), yaml_values, max_size=3)
+    | st.dictionaries(
+        known_keys,
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "epochs",
+                    "lr",
+                    "mode",
+                    "dataset",
+                    "labels_per_class",
+                    "label_rate",
+                    "width",
+                    "batch_size",
+                    "name",
+                    "adv_weight",
+                    "canvas_size",
+                    "d_hidden",
+                    "bogus",
+                ]
+            ),
+            yaml_values,
+            max_size=4,
+        ),
+        max_size=3,
+    )
+)
 def test_config_from_random_mappings(raw):
     try:
         config.from_dict(raw)
@@ -82,19 +109,24 @@ def _png_bytes(rng: np.random.Generator, shape) -> bytes:
     import io
 
     from PIL import Image
+
     buf = io.BytesIO()
     Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8)).save(buf, format="PNG")
     return buf.getvalue()
 
 
-files = st.tuples(st.sampled_from(["png", "garbage", "truncated", "rgb", "other_size"]), st.integers(0, 2 ** 16))
+files = st.tuples(st.sampled_from(["png", "garbage", "truncated", "rgb", "other_size"]), st.integers(0, 2**16))
 
 
 def _write_file(path, kind: str, seed: int) -> None:
     rng = np.random.default_rng(seed)
-    content = {"png": lambda: _png_bytes(rng, (8, 8)), "rgb": lambda: _png_bytes(rng, (8, 8, 3)),
-               "other_size": lambda: _png_bytes(rng, (6, 8)), "garbage": lambda: rng.bytes(40),
-               "truncated": lambda: _png_bytes(rng, (8, 8))[:30]}[kind]()
+    content = {
+        "png": lambda: _png_bytes(rng, (8, 8)),
+        "rgb": lambda: _png_bytes(rng, (8, 8, 3)),
+        "other_size": lambda: _png_bytes(rng, (6, 8)),
+        "garbage": lambda: rng.bytes(40),
+        "truncated": lambda: _png_bytes(rng, (8, 8))[:30],
+    }[kind]()
     path.write_bytes(content)
 
 
@@ -130,7 +162,7 @@ def test_seg_folder_loader_on_random_files(tmp_path_factory, images, labels):
     assert data.y_train.dtype == np.uint8 and data.y_train.shape == data.x_train.shape[:1] + data.x_train.shape[2:]
 
 
-@pytest.mark.parametrize("dims", [[10 ** 9, 28, 28], [2 ** 32 - 1] * 4])
+@pytest.mark.parametrize("dims", [[10**9, 28, 28], [2**32 - 1] * 4])
 def test_huge_claims_are_refused_before_allocating(tmp_path, dims):
     path = tmp_path / "huge.idx"
     path.write_bytes(_idx_header(0x08, dims))

@@ -1,4 +1,5 @@
 """GAN mode and the Improved-GAN techniques, end to end."""
+
 import pytest
 import torch
 
@@ -6,17 +7,24 @@ from ganlearn import config
 from ganlearn.data import load_digits, load_mnist
 from ganlearn.domain import load_domain_classifier
 from ganlearn.evaluate import evaluate_run
+from ganlearn.predict import generate
 from ganlearn.runlog import RunLog
-from ganlearn.scores import generate, reference_stats, score_images
-from ganlearn.trainer import build, fit, run
+from ganlearn.scores import reference_stats, score_images
+from ganlearn.train import build, fit, run
 
 QUICK = ["train.progress=false"]
 
 
 def test_gan_mode_learns_mnist_digits(data_dir, tmp_path):
     """A small DCGAN trained briefly on MNIST: the FID-style score falls far below that of the untrained G."""
-    overrides = QUICK + [f"data.data_dir={data_dir}", "model.width=16", "train.lr=0.001", "train.epochs=2",
-                         "train.iters_per_epoch=250", "train.score_samples=1000"]
+    overrides = QUICK + [
+        f"data.data_dir={data_dir}",
+        "model.width=16",
+        "train.lr=0.001",
+        "train.epochs=2",
+        "train.iters_per_epoch=250",
+        "train.score_samples=1000",
+    ]
     cfg, _ = config.load("mnist_dcgan", overrides)
     data = load_mnist("mnist", str(data_dir), download=False)
     t = build(cfg, data)
@@ -43,8 +51,13 @@ TECHNIQUES = {
 @pytest.mark.parametrize("mode", ["gan", "ssl"])
 @pytest.mark.parametrize("technique", list(TECHNIQUES))
 def test_each_technique_trains_and_resumes(tmp_path, mode, technique):
-    overrides = QUICK + [f"train.mode={mode}", "train.epochs=2", "train.iters_per_epoch=5",
-                         f"train.out_dir={tmp_path}", *TECHNIQUES[technique]]
+    overrides = QUICK + [
+        f"train.mode={mode}",
+        "train.epochs=2",
+        "train.iters_per_epoch=5",
+        f"train.out_dir={tmp_path}",
+        *TECHNIQUES[technique],
+    ]
     cfg, _ = config.load("digits_ssl", overrides)
     run_dir = run(cfg, "t")
     state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
@@ -57,9 +70,16 @@ def test_each_technique_trains_and_resumes(tmp_path, mode, technique):
 
 
 def test_evaluate_reports_sample_scores_for_a_gan_run(data_dir, tmp_path):
-    overrides = QUICK + [f"data.data_dir={data_dir}", "train.mode=gan", "model.d_hidden=[64]",
-                         "model.g_hidden=[64]", "train.epochs=1", "train.iters_per_epoch=5",
-                         "train.score_samples=0", f"train.out_dir={tmp_path}"]
+    overrides = QUICK + [
+        f"data.data_dir={data_dir}",
+        "train.mode=gan",
+        "model.d_hidden=[64]",
+        "model.g_hidden=[64]",
+        "train.epochs=1",
+        "train.iters_per_epoch=5",
+        "train.score_samples=0",
+        f"train.out_dir={tmp_path}",
+    ]
     cfg, _ = config.load("mnist_ssl", overrides)
     report = evaluate_run(run(cfg, "g"), n_samples=500)
     assert report["mode"] == "gan" and "test_acc" not in report
@@ -68,8 +88,12 @@ def test_evaluate_reports_sample_scores_for_a_gan_run(data_dir, tmp_path):
 
 
 def test_self_training_selects_confident_pseudo_labels_and_resumes(tmp_path):
-    overrides = QUICK + ["train.epochs=3", "train.pseudo_label_threshold=0.9", "train.pseudo_label_start=1",
-                         f"train.out_dir={tmp_path}"]
+    overrides = QUICK + [
+        "train.epochs=3",
+        "train.pseudo_label_threshold=0.9",
+        "train.pseudo_label_start=1",
+        f"train.out_dir={tmp_path}",
+    ]
     cfg, _ = config.load("digits_ssl", overrides)
     t = build(cfg, load_digits())
     records = fit(t, RunLog(None), verbose=False)

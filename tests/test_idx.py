@@ -5,8 +5,8 @@ import time
 import numpy as np
 import pytest
 
+from ganlearn.data.idx import read_idx, write_idx
 from ganlearn.errors import DataError
-from ganlearn.idx import read_idx, write_idx
 
 
 @pytest.mark.parametrize("name", ["a.idx", "a.idx.gz"])

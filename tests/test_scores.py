@@ -1,5 +1,6 @@
 """The FID-style score and class coverage are honest: near 0 for real against real, rising with
 every kind of damage, and blind to nothing a collapsed generator would do."""
+
 import numpy as np
 import pytest
 import torch
@@ -51,8 +52,10 @@ def test_real_against_real_is_near_zero_and_noise_raises_it_monotonically(setup)
 
 def test_blur_raises_the_score_monotonically(setup):
     real = torch.from_numpy(setup[3])
-    scores = [fid(setup, F.avg_pool2d(real, k, stride=1, padding=k // 2, count_include_pad=False).numpy())
-              for k in (1, 3, 5, 7)]
+    scores = [
+        fid(setup, F.avg_pool2d(real, k, stride=1, padding=k // 2, count_include_pad=False).numpy())
+        for k in (1, 3, 5, 7)
+    ]
     assert all(a < b for a, b in zip(scores, scores[1:])), scores
 
 

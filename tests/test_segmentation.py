@@ -1,4 +1,5 @@
 """Mode seg: canvases, the label-map encoding, IoU, training, evaluation and bad input."""
+
 import json
 
 import numpy as np
@@ -6,9 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
-from ganlearn import cli, config, segdata
-from ganlearn.data import Dataset
+from ganlearn import cli, config
 from ganlearn.config import ModelConfig
+from ganlearn.data import Dataset
+from ganlearn.data import segmentation as segdata
 from ganlearn.errors import ConfigError, DataError, GanlearnError
 from ganlearn.evaluate import evaluate_run
 from ganlearn.losses import encode_label_maps
@@ -16,7 +18,7 @@ from ganlearn.metrics import IGNORE, iou_per_class, segmentation_confusion
 from ganlearn.nets import build_models
 from ganlearn.probes import features_run
 from ganlearn.segmentation import segmentation_scores
-from ganlearn.trainer import run
+from ganlearn.train import run
 
 
 def _sources(n=50, seed=0):
@@ -27,12 +29,12 @@ def _sources(n=50, seed=0):
 
 @pytest.mark.parametrize("shape", [(1, 64, 64), (3, 32, 48)])
 def test_unet_pair_shapes(shape):
-    segmenter, adversary = build_models(ModelConfig(name="unet", width=8), shape, n_classes=11)
+    segmenter, adversary = build_models(ModelConfig(name="unet", width=8), shape, 11)
     logits = segmenter(torch.rand(2, *shape))
     assert logits.shape == (2, 11, *shape[1:])
     assert adversary(torch.cat([torch.rand(2, *shape), logits.softmax(1)], 1)).shape == (2, 1)
     with pytest.raises(ConfigError, match="divisible by 8"):
-        build_models(ModelConfig(name="unet"), (1, 28, 28), n_classes=11)
+        build_models(ModelConfig(name="unet"), (1, 28, 28), 11)
 
 
 def test_canvases_are_deterministic_per_seed():
@@ -70,7 +72,7 @@ def test_test_canvases_use_test_objects_only(monkeypatch):
     fake = Dataset("mnist", ones, np.zeros(30, np.int64), ones, np.full(30, 5), [str(i) for i in range(10)])
     monkeypatch.setattr(segdata, "load_mnist", lambda *a, **k: fake)
     cfg, _ = config.load("mnist_seg", ["data.train_canvases=8", "data.test_canvases=8", "data.canvas_size=48"])
-    data = segdata.load_canvases(cfg.data)
+    data = segdata.load_canvases(cfg.data, "mnist")
     assert set(np.unique(data.y_train)) == {0, 1} and set(np.unique(data.y_test)) == {0, 6}
     assert data.classes[0] == "background" and len(data.classes) == 11
 
@@ -102,8 +104,17 @@ def test_ground_truth_encoding():
     assert torch.equal(onehot[1].argmax(0), maps[1]) and set(onehot[1].unique().tolist()) == {0.0, 1.0}
 
 
-QUICK = ["train.progress=false", "data.canvas_size=48", "data.train_canvases=256", "data.test_canvases=64",
-         "model.width=8", "train.batch_size=16", "train.lr=0.003", "train.lr_decay_start=1.0", "train.epochs=3"]
+QUICK = [
+    "train.progress=false",
+    "data.canvas_size=48",
+    "data.train_canvases=256",
+    "data.test_canvases=64",
+    "model.width=8",
+    "train.batch_size=16",
+    "train.lr=0.003",
+    "train.lr_decay_start=1.0",
+    "train.epochs=3",
+]
 
 
 @pytest.mark.parametrize("adv_weight", [0.0, 0.1])
@@ -122,8 +133,13 @@ def test_short_training_lowers_the_segmentation_loss_and_resumes(data_dir, tmp_p
 
 def test_semi_supervised_adversarial_term_and_evaluate(data_dir, tmp_path, capsys):
     """10% of the label maps, the adversary also on unlabelled canvases; then `ganlearn evaluate`."""
-    overrides = QUICK + [f"data.data_dir={data_dir}", f"train.out_dir={tmp_path}", "data.label_rate=0.1",
-                         "train.adv_unlabelled=true", "train.epochs=1"]
+    overrides = QUICK + [
+        f"data.data_dir={data_dir}",
+        f"train.out_dir={tmp_path}",
+        "data.label_rate=0.1",
+        "train.adv_unlabelled=true",
+        "train.epochs=1",
+    ]
     run_dir = run(config.load("mnist_seg", overrides)[0], "seg")
     report = evaluate_run(run_dir)
     assert 0 <= report["miou"] <= 1 and report["n_test"] == 64 and len(report["iou"]) == 11
@@ -153,22 +169,36 @@ def test_seg_folder_loads_and_rejects_mismatched_sizes(tmp_path, capsys):
     _write_pairs(tmp_path / "bad" / "test", [((16, 16), (16, 16))])
     with pytest.raises(DataError, match="16x16 but its label map is 16x12"):
         segdata.load_seg_folder(str(tmp_path / "bad"))
-    code = cli.main(["train", "-c", "mnist_seg", "--set", "data.dataset=seg-folder",
-                     "--set", f"data.path={tmp_path / 'bad'}", "--out-dir", str(tmp_path / "runs")])
+    code = cli.main(
+        [
+            "train",
+            "-c",
+            "mnist_seg",
+            "--set",
+            "data.dataset=seg-folder",
+            "--set",
+            f"data.path={tmp_path / 'bad'}",
+            "--out-dir",
+            str(tmp_path / "runs"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "label map is 16x12" in err
 
 
-@pytest.mark.parametrize("overrides, message", [
-    (["train.mode=ssl"], "mode seg needs data.dataset"),
-    (["data.dataset=mnist"], "mode seg needs data.dataset"),
-    (["data.label_rate=null", "data.labels_per_class=10"], "set data.label_rate"),
-    (["train.adv_weight=-1"], "adv_weight must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["train.mode=ssl"], "mode ssl, data set mnist-seg and model unet do not go together"),
+        (["data.dataset=mnist"], r"mode seg takes the data sets mnist-seg \| fashion-seg \| seg-folder"),
+        (["data.label_rate=null", "data.labels_per_class=10"], "set data.label_rate"),
+        (["train.adv_weight=-1"], "adv_weight must be >= 0"),
+    ],
+)
 def test_seg_config_mistakes_are_named(overrides, message):
     with pytest.raises(ConfigError, match=message):
         config.load("mnist_seg", overrides)
-    with pytest.raises(ConfigError, match="unet is for mode seg only"):
+    with pytest.raises(ConfigError, match=r"mode ssl takes .* the models mlp \| dcgan"):
         config.load("mnist_ssl", ["model.name=unet"])
 
 

@@ -1,4 +1,5 @@
 """End-to-end: learning, resumption, and the CLI's handling of bad input."""
+
 import io
 import json
 import math
@@ -11,13 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from ganlearn import config, trainer
+from ganlearn import config, train
 from ganlearn.checkpoint import load_checkpoint
 from ganlearn.cli import main
-from ganlearn.data import load_digits, load_dataset
+from ganlearn.data import load_dataset, load_digits
 from ganlearn.errors import TrainingError
+from ganlearn.modes import MODES
 from ganlearn.runlog import RunLog
-from ganlearn.trainer import build, fit, make_split
+from ganlearn.train import build, fit
 
 QUICK = ["train.progress=false"]
 
@@ -34,6 +36,7 @@ def test_gan_beats_labels_only_on_the_same_split_and_seed():
 
 def test_each_epoch_line_is_flushed_as_it_ends(monkeypatch):
     """A log redirected to a file (`nohup ... > log &`) shows each epoch as it ends, not at exit."""
+
     class Log(io.StringIO):
         flushed = ""
 
@@ -47,15 +50,27 @@ def test_each_epoch_line_is_flushed_as_it_ends(monkeypatch):
 
 
 def run_cli(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "ganlearn.cli", *args], capture_output=True, text=True,
-                          **kwargs)
+    return subprocess.run([sys.executable, "-m", "ganlearn.cli", *args], capture_output=True, text=True, **kwargs)
 
 
 def test_kill_and_resume_continues_the_run(tmp_path):
-    args = ["train", "-c", "digits_ssl", "--out-dir", str(tmp_path), "--no-progress",
-            "--set", "train.checkpoint_every=5", "--set", "train.epochs=4", "--set", "train.iters_per_epoch=40"]
-    proc = subprocess.Popen([sys.executable, "-m", "ganlearn.cli", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    args = [
+        "train",
+        "-c",
+        "digits_ssl",
+        "--out-dir",
+        str(tmp_path),
+        "--no-progress",
+        "--set",
+        "train.checkpoint_every=5",
+        "--set",
+        "train.epochs=4",
+        "--set",
+        "train.iters_per_epoch=40",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ganlearn.cli", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     ckpt = tmp_path / "000-digits_ssl" / "checkpoint.pt"
     deadline = time.time() + 900  # a slow machine spends a minute importing torch
     while time.time() < deadline and not (ckpt.exists() and load_checkpoint(ckpt)["step"] >= 50):
@@ -83,12 +98,18 @@ def test_kill_and_resume_continues_the_run(tmp_path):
 def test_a_resumed_run_matches_a_straight_one_bit_for_bit(data_dir, monkeypatch, tmp_path):
     """Resumed in a fresh Training, as a new process would: the first evaluation there loads the
     FID-style scorer, which must not draw from training's random stream."""
-    overrides = QUICK + [f"data.data_dir={data_dir}", "data.download=false", "train.epochs=4",
-                         "train.iters_per_epoch=5", "train.score_samples=100", "train.augment_shift=2"]
+    overrides = QUICK + [
+        f"data.data_dir={data_dir}",
+        "data.download=false",
+        "train.epochs=4",
+        "train.iters_per_epoch=5",
+        "train.score_samples=100",
+        "train.augment_shift=2",
+    ]
     cfg, _ = config.load("mnist_ssl", overrides)
     data = load_dataset(cfg.data)
     saved = []
-    monkeypatch.setattr(trainer, "save_checkpoint", lambda path, state: saved.append(state))
+    monkeypatch.setattr(train, "save_checkpoint", lambda path, state: saved.append(state))
     straight = build(cfg, data)
     records = fit(straight, RunLog(tmp_path), verbose=False)  # its checkpoints kept in `saved`
     assert all(math.isfinite(r["fid"]) for r in records)
@@ -102,23 +123,24 @@ def test_a_resumed_run_matches_a_straight_one_bit_for_bit(data_dir, monkeypatch,
 
 def test_resuming_with_another_thread_count_says_it_will_not_repeat_exactly(tmp_path, capsys):
     def cfg(epochs):
-        return config.load("digits_ssl", QUICK + ["train.iters_per_epoch=2", f"train.epochs={epochs}",
-                                                  f"train.out_dir={tmp_path}"])[0]
+        return config.load(
+            "digits_ssl", QUICK + ["train.iters_per_epoch=2", f"train.epochs={epochs}", f"train.out_dir={tmp_path}"]
+        )[0]
+
     threads = torch.get_num_threads()
     torch.set_num_threads(threads + 1)
     try:
-        run_dir = trainer.run(cfg(1), "t")
+        run_dir = train.run(cfg(1), "t")
     finally:
         torch.set_num_threads(threads)
-    trainer.run(cfg(2), "t", resume=run_dir)
+    train.run(cfg(2), "t", resume=run_dir)
     assert f"saved with {threads + 1} CPU threads and resumes with {threads}" in capsys.readouterr().out
-    trainer.run(cfg(3), "t", resume=run_dir)  # saved with as many threads as it resumes with: no warning
+    train.run(cfg(3), "t", resume=run_dir)  # saved with as many threads as it resumes with: no warning
     assert "CPU threads" not in capsys.readouterr().out
 
 
 def test_evaluate_and_sample_commands(tmp_path, capsys):
-    assert main(["train", "-c", "digits_ssl", "--out-dir", str(tmp_path), "--no-progress",
-                 "--epochs", "1"]) == 0
+    assert main(["train", "-c", "digits_ssl", "--out-dir", str(tmp_path), "--no-progress", "--epochs", "1"]) == 0
     run_dir = tmp_path / "000-digits_ssl"
     for name in ("config.yaml", "metrics.jsonl", "curves.png", "samples.png", "checkpoint.pt"):
         assert (run_dir / name).is_file(), name
@@ -139,15 +161,24 @@ def bad_npz(tmp_path, labels_fn):
 
 
 BAD_INPUT = {
-    "missing data dir": (lambda p: ["-c", "mnist_ssl", "--data-dir", str(p / "nowhere")], "data directory does not exist"),
+    "missing data dir": (
+        lambda p: ["-c", "mnist_ssl", "--data-dir", str(p / "nowhere")],
+        "data directory does not exist",
+    ),
     "corrupt gz": (lambda p: ["-c", "mnist_ssl", "--data-dir", str(corrupt_mnist(p))], "corrupt gzip"),
-    "length mismatch": (lambda p: ["--set", "data.dataset=npz", "--set", f"data.path={bad_npz(p, lambda y: y[:-3])}"],
-                        "40 training images but 37 labels"),
-    "label out of range": (lambda p: ["--set", "data.dataset=npz", "--set",
-                                      f"data.path={bad_npz(p, lambda y: np.where(y == 3, -2, y))}"], "found -2"),
+    "length mismatch": (
+        lambda p: ["--set", "data.dataset=npz", "--set", f"data.path={bad_npz(p, lambda y: y[:-3])}"],
+        "40 training images but 37 labels",
+    ),
+    "label out of range": (
+        lambda p: ["--set", "data.dataset=npz", "--set", f"data.path={bad_npz(p, lambda y: np.where(y == 3, -2, y))}"],
+        "found -2",
+    ),
     "too many labels": (lambda p: ["-c", "digits_ssl", "--labels-per-class", "500"], "only"),
-    "unknown config key": (lambda p: ["-c", "digits_ssl", "--set", "train.learning_rate=0.1"],
-                           "unknown config key 'train.learning_rate'"),
+    "unknown config key": (
+        lambda p: ["-c", "digits_ssl", "--set", "train.learning_rate=0.1"],
+        "unknown config key 'train.learning_rate'",
+    ),
     "missing config": (lambda p: ["-c", str(p / "none.yaml")], "config file not found"),
     "resume a missing run": (lambda p: ["--resume", str(p / "none")], "not a run folder"),
 }
@@ -156,8 +187,12 @@ BAD_INPUT = {
 def corrupt_mnist(tmp_path):
     folder = tmp_path / "mnist"
     folder.mkdir()
-    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+    for name in (
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ):
         (folder / name).write_bytes(b"\x1f\x8b\x08\x00" + b"garbage" * 10)
     return tmp_path
 
@@ -176,7 +211,10 @@ def test_real_exit_status_and_no_traceback(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "did you mean 'train.epochs'" in result.stderr
     result = run_cli("evaluate", str(tmp_path / "no-run"))
-    assert result.returncode == 2 and result.stderr.strip() == f"ganlearn: error: run folder does not exist: {tmp_path / 'no-run'}"
+    assert (
+        result.returncode == 2
+        and result.stderr.strip() == f"ganlearn: error: run folder does not exist: {tmp_path / 'no-run'}"
+    )
 
 
 def test_non_finite_loss_stops_with_a_clear_error():
@@ -188,8 +226,7 @@ def test_non_finite_loss_stops_with_a_clear_error():
 
 def _inject_nan(monkeypatch, at_steps):
     """Make the D step report a NaN loss at the given (0-based) steps."""
-    import ganlearn.trainer as trainer
-    real_steps_for = trainer.steps_for
+    real_steps_for = train.steps_for
 
     def steps_for(cfg):
         d_step, g_step = real_steps_for(cfg)
@@ -198,9 +235,11 @@ def _inject_nan(monkeypatch, at_steps):
             loss, stats = d_step(G, D, *args)
             steps_for.calls += 1
             return loss, stats | ({"loss_lab": torch.tensor(float("nan"))} if steps_for.calls - 1 in at_steps else {})
+
         return poisoned, g_step
+
     steps_for.calls = 0
-    monkeypatch.setattr(trainer, "steps_for", steps_for)
+    monkeypatch.setattr(train, "steps_for", steps_for)
 
 
 def test_a_nan_restarts_from_the_last_good_state_with_half_the_learning_rate(monkeypatch):
@@ -213,16 +252,27 @@ def test_a_nan_restarts_from_the_last_good_state_with_half_the_learning_rate(mon
     assert records[0]["lr"] == pytest.approx(cfg.train.lr) and records[2]["lr"] == pytest.approx(cfg.train.lr / 2)
 
 
-def test_g_and_d_follow_the_schedule_from_their_own_learning_rates_and_betas():
-    cfg, _ = config.load("digits_ssl", QUICK + ["train.epochs=2", "train.iters_per_epoch=10", "train.lr_decay_start=0.5",
-                                                "train.lr=0.003", "train.g_lr=0.001", "train.g_beta1=0",
-                                                "train.beta2=0.9999"])
+def test_g_and_d_follow_the_schedule_from_their_own_learning_rates():
+    cfg, _ = config.load(
+        "digits_ssl",
+        QUICK
+        + [
+            "train.epochs=2",
+            "train.iters_per_epoch=10",
+            "train.lr_decay_start=0.5",
+            "train.lr=0.003",
+            "train.g_lr=0.001",
+            "train.beta1=0.6",
+        ],
+    )
     t = build(cfg, load_digits())
-    assert t.opt_d.param_groups[0]["betas"] == (0.5, 0.9999) and t.opt_g.param_groups[0]["betas"] == (0, 0.9999)
+    assert t.opt_d.param_groups[0]["betas"] == t.opt_g.param_groups[0]["betas"] == (0.6, 0.999)
     records = fit(t, RunLog(None), verbose=False)
     assert records[0]["lr"] == pytest.approx(0.003)  # constant for the first half
     # the last step (19 of 20) runs at 1/10 of each base rate
-    assert t.opt_d.param_groups[0]["lr"] == pytest.approx(0.0003) and t.opt_g.param_groups[0]["lr"] == pytest.approx(0.0001)
+    assert t.opt_d.param_groups[0]["lr"] == pytest.approx(0.0003) and t.opt_g.param_groups[0]["lr"] == pytest.approx(
+        0.0001
+    )
 
 
 def test_persistent_nan_gives_up_and_keeps_the_last_good_checkpoint(monkeypatch, tmp_path):
@@ -237,53 +287,11 @@ def test_persistent_nan_gives_up_and_keeps_the_last_good_checkpoint(monkeypatch,
 
 def test_split_seed_fixes_the_labelled_split_across_training_seeds():
     data = load_digits()
+
     def labelled(*overrides):
-        return make_split(config.load("digits_ssl", list(overrides))[0], data).labelled
+        cfg = config.load("digits_ssl", list(overrides))[0]
+        return MODES[cfg.train.mode].split(cfg, data).labelled
+
     assert np.array_equal(labelled("train.seed=1", "data.split_seed=7"), labelled("train.seed=2", "data.split_seed=7"))
     assert not np.array_equal(labelled("train.seed=1"), labelled("train.seed=2"))  # default: follows train.seed
     assert np.array_equal(labelled("train.seed=7"), labelled("train.seed=1", "data.split_seed=7"))
-
-
-def test_manifold_term_stops_after_its_fraction_of_training():
-    cfg, _ = config.load("digits_ssl", QUICK + ["train.epochs=2", "train.iters_per_epoch=10", "train.manifold_weight=0.3",
-                                                "train.manifold_eps=0.1", "train.manifold_until=0.5"])
-    records = fit(build(cfg, load_digits()), RunLog(None), verbose=False)
-    assert records[0]["manifold"] > 0  # on for the first half (epoch 1) ...
-    assert "manifold" not in records[1]  # ... and off after it
-
-
-def test_the_low_density_term_trains_and_resumes_exactly(monkeypatch, tmp_path):
-    """The term's model of real images is rebuilt from the data on resume, not checkpointed: a resumed
-    run still repeats a straight one, and the term is logged each epoch."""
-    cfg, _ = config.load("digits_ssl", QUICK + ["train.epochs=3", "train.iters_per_epoch=5",
-                                                "train.low_density_weight=1"])
-    saved = []
-    monkeypatch.setattr(trainer, "save_checkpoint", lambda path, state: saved.append(state))
-    straight = build(cfg, load_digits())
-    records = fit(straight, RunLog(tmp_path), verbose=False)
-    assert all(r["low_density"] >= 0 and 0 <= r["dense_fake"] <= 1 for r in records)
-    resumed = build(cfg, load_digits())
-    resumed.load_state(saved[0])  # the checkpoint after epoch 1
-    fit(resumed, RunLog(None), verbose=False)
-    a, b = straight.G.state_dict(), resumed.G.state_dict()
-    assert all(torch.equal(a[k], b[k]) for k in a)
-
-
-def test_the_mean_teacher_term_ramps_up_and_resumes_exactly(monkeypatch, tmp_path):
-    """The term's weight grows over its ramp-up (the logged term is on from the first epoch) and its
-    teacher, the moving average of D, is checkpointed: a resumed run repeats a straight one."""
-    from ganlearn.iteration import rampup
-    assert rampup(0, 10) == pytest.approx(math.exp(-5)) and rampup(5, 10) == pytest.approx(math.exp(-1.25))
-    assert rampup(10, 10) == rampup(11, 10) == rampup(0, 0) == 1.0
-    cfg, _ = config.load("digits_ssl", QUICK + ["train.epochs=3", "train.iters_per_epoch=5",
-                                                "train.mean_teacher_weight=1", "train.mean_teacher_rampup=0.5"])
-    saved = []
-    monkeypatch.setattr(trainer, "save_checkpoint", lambda path, state: saved.append(state))
-    straight = build(cfg, load_digits())
-    records = fit(straight, RunLog(tmp_path), verbose=False)
-    assert all(r["consistency"] > 0 for r in records)
-    resumed = build(cfg, load_digits())
-    resumed.load_state(saved[0])  # the checkpoint after epoch 1
-    fit(resumed, RunLog(None), verbose=False)
-    a, b = straight.D.state_dict(), resumed.D.state_dict()
-    assert all(torch.equal(a[k], b[k]) for k in a)

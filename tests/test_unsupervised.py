@@ -1,12 +1,13 @@
 """Clustering, 2-D maps and anomaly detection on GAN features: the metrics on hand-made cases, and
 every command end to end on small runs."""
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from ganlearn import config
 from ganlearn.cli import main
-from ganlearn.trainer import run
+from ganlearn.train import run
 from ganlearn.unsupervised import auroc, cluster_accuracy, kmeans, knn_anomaly_scores, map_colours, pixel_baselines
 
 QUICK = ["train.progress=false", "train.epochs=2", "train.iters_per_epoch=10"]
@@ -71,8 +72,11 @@ def test_pixel_baselines_fit_pca_once():
 def runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
     made = {}
-    for name, extra in {"gan": ["train.mode=gan"], "normal": ["train.mode=gan", "data.exclude_classes=[3]"],
-                        "supervised": ["train.mode=supervised"]}.items():
+    for name, extra in {
+        "gan": ["train.mode=gan"],
+        "normal": ["train.mode=gan", "data.exclude_classes=[3]"],
+        "supervised": ["train.mode=supervised"],
+    }.items():
         cfg, _ = config.load("digits_ssl", QUICK + [f"train.out_dir={out}", *extra])
         made[name] = run(cfg, name)
     return made

@@ -1,4 +1,5 @@
 """scikit-learn estimator: `GANClassifier().fit(X, y)` with y == -1 marking unlabelled rows."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,9 +12,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .config import Config, ModelConfig, TrainConfig
 from .data import Split, as_images, make_dataset
 from .hardware import fork_rng, resolve_device
+from .predict import predict_logits
 from .runlog import RunLog
-from .monitor import predict_logits
-from .trainer import build, fit
+from .train import build, fit
 
 UNLABELLED = -1
 
@@ -28,9 +29,23 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
     After `fit`: `classes_`, `discriminator_` (EMA weights, on the CPU), `generator_`, `history_`.
     """
 
-    def __init__(self, model="mlp", d_hidden=(1000, 500, 250, 250, 250), g_hidden=(500, 500), z_dim=100,
-                 image_shape=None, epochs=10, iters_per_epoch=None, batch_size=100, lr=0.003,
-                 unlabelled_weight=0.5, ema_decay=0.999, random_state=None, device="auto", verbose=False):
+    def __init__(
+        self,
+        model="mlp",
+        d_hidden=(1000, 500, 250, 250, 250),
+        g_hidden=(500, 500),
+        z_dim=100,
+        image_shape=None,
+        epochs=10,
+        iters_per_epoch=None,
+        batch_size=100,
+        lr=0.003,
+        unlabelled_weight=0.5,
+        ema_decay=0.999,
+        random_state=None,
+        device="auto",
+        verbose=False,
+    ):
         self.model = model
         self.d_hidden = d_hidden
         self.g_hidden = g_hidden
@@ -57,12 +72,23 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
         return as_images(X, "X")
 
     def _config(self, n_samples: int, seed: int) -> Config:
-        return Config(model=ModelConfig(name=self.model, z_dim=self.z_dim, d_hidden=list(self.d_hidden),
-                                        g_hidden=list(self.g_hidden)),
-                      train=TrainConfig(mode="ssl", epochs=self.epochs, iters_per_epoch=self.iters_per_epoch,
-                                        batch_size=min(self.batch_size, n_samples), lr=self.lr,
-                                        unlabelled_weight=self.unlabelled_weight, ema_decay=self.ema_decay,
-                                        seed=seed, device=self.device, progress=self.verbose))
+        return Config(
+            model=ModelConfig(
+                name=self.model, z_dim=self.z_dim, d_hidden=list(self.d_hidden), g_hidden=list(self.g_hidden)
+            ),
+            train=TrainConfig(
+                mode="ssl",
+                epochs=self.epochs,
+                iters_per_epoch=self.iters_per_epoch,
+                batch_size=min(self.batch_size, n_samples),
+                lr=self.lr,
+                unlabelled_weight=self.unlabelled_weight,
+                ema_decay=self.ema_decay,
+                seed=seed,
+                device=self.device,
+                progress=self.verbose,
+            ),
+        )
 
     def fit(self, X, y):
         """Train on all rows of X; rows with y == -1 are used without their label."""

@@ -1,4 +1,5 @@
 """Checkpoints: written atomically, read with weights_only=True, refused when the config differs."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,17 @@ import torch
 from .errors import CheckpointError
 
 # keys that may change between a run and its resumption: where data lives, how long to train, display
-RESUMABLE_CHANGES = {"data.data_dir", "data.download", "train.epochs", "train.device", "train.precision",
-                     "train.progress", "train.checkpoint_every", "train.out_dir", "train.nan_retries"}
+RESUMABLE_CHANGES = {
+    "data.data_dir",
+    "data.download",
+    "train.epochs",
+    "train.device",
+    "train.precision",
+    "train.progress",
+    "train.checkpoint_every",
+    "train.out_dir",
+    "train.nan_retries",
+}
 
 
 def save_checkpoint(path: str | Path, state: dict) -> None:
@@ -27,8 +37,9 @@ def save_checkpoint(path: str | Path, state: dict) -> None:
         os.replace(tmp, path)
     except OSError as e:
         tmp.unlink(missing_ok=True)
-        raise CheckpointError(f"could not write checkpoint {path} ({e.strerror or e}); "
-                              f"the previous checkpoint is unchanged") from None
+        raise CheckpointError(
+            f"could not write checkpoint {path} ({e.strerror or e}); the previous checkpoint is unchanged"
+        ) from None
 
 
 def load_plain(path: str | Path, what: str = "checkpoint"):
@@ -41,8 +52,9 @@ def load_plain(path: str | Path, what: str = "checkpoint"):
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         if "global" in str(e).lower():  # the weights-only unpickler met a class or function reference
-            raise CheckpointError(f"refusing to load {path}: it holds objects other than tensors and "
-                                  f"plain data, which could run code") from None
+            raise CheckpointError(
+                f"refusing to load {path}: it holds objects other than tensors and plain data, which could run code"
+            ) from None
         raise CheckpointError(f"{path} is not a readable {what} (not a torch file)") from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         raise CheckpointError(f"{path} is not a readable {what} ({str(e).splitlines()[0]})") from None
@@ -64,7 +76,10 @@ def check_same_config(saved: dict, current: dict, defaults: dict | None = None) 
     """Refuse to resume a run with a config that changes what is being trained. A key the saved
     config lacks (a checkpoint older than the key) counts as its value in `defaults`."""
     old, new = _flatten(defaults or {}) | _flatten(saved), _flatten(current)
-    diffs = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
-             if k not in RESUMABLE_CHANGES and old.get(k) != new.get(k)]
+    diffs = [
+        f"{k}: {old.get(k)!r} -> {new.get(k)!r}"
+        for k in sorted(set(old) | set(new))
+        if k not in RESUMABLE_CHANGES and old.get(k) != new.get(k)
+    ]
     if diffs:
         raise CheckpointError("the config differs from the checkpoint's: " + "; ".join(diffs))

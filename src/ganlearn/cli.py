@@ -2,6 +2,7 @@
 
 User mistakes (bad data, config, run folder) end with one line on stderr and exit status 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -10,10 +11,16 @@ from pathlib import Path
 
 from . import config as config_mod
 from .errors import GanlearnError
+from .modes import MODES
 
 FLAG_KEYS = {  # command-line flag -> config key
-    "epochs": "train.epochs", "seed": "train.seed", "device": "train.device", "out_dir": "train.out_dir",
-    "data_dir": "data.data_dir", "labels_per_class": "data.labels_per_class", "mode": "train.mode",
+    "epochs": "train.epochs",
+    "seed": "train.seed",
+    "device": "train.device",
+    "out_dir": "train.out_dir",
+    "data_dir": "data.data_dir",
+    "labels_per_class": "data.labels_per_class",
+    "mode": "train.mode",
 }
 
 
@@ -28,24 +35,35 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model (a new numbered run folder, or --resume one)")
     p.add_argument("-c", "--config", help="YAML file or built-in name (see `ganlearn configs`)")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override a config key, e.g. --set train.lr=0.001 (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a config key, e.g. --set train.lr=0.001 (repeatable)",
+    )
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint")
     p.add_argument("--epochs", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--labels-per-class", type=int)
-    p.add_argument("--mode", choices=["ssl", "gan", "supervised", "seg"], help="what to train (default: the config's)")
+    p.add_argument("--mode", choices=list(MODES), help="what to train (default: the config's)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument("--out-dir", help="where numbered run folders go (default: runs)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_data_flags(p)
 
-    p = sub.add_parser("evaluate", help="test accuracy, confusion matrix and sample scores of a run (mIoU in mode seg); "
-                       "with several runs on one labelled split, the test accuracy of their ensemble")
+    p = sub.add_parser(
+        "evaluate",
+        help="test accuracy, confusion matrix and sample scores of a run (mIoU in mode seg); "
+        "with several runs on one labelled split, the test accuracy of their ensemble",
+    )
     p.add_argument("run_dirs", nargs="+", metavar="run_dir")
     p.add_argument("-n", "--samples", type=int, default=10_000, help="generated images to score")
-    p.add_argument("--inception-weights", metavar="FILE",
-                   help="also the standard FID, with torch-fidelity and these Inception-v3 weights (never downloaded)")
+    p.add_argument(
+        "--inception-weights",
+        metavar="FILE",
+        help="also the standard FID, with torch-fidelity and these Inception-v3 weights (never downloaded)",
+    )
     _add_data_flags(p)
 
     p = sub.add_parser("sample", help="a grid of generated images from a run")
@@ -83,8 +101,12 @@ def _add_probe_parsers(sub) -> None:
     p.add_argument("-n", type=int, default=2000, help="images on the map")
     p.add_argument("--size", type=int, default=800, help="the PNG's width and height in pixels")
     p.add_argument("--thumbnails", action="store_true", help="draw some images on the map")
-    p.add_argument("--colour-by", default="auto", choices=["auto", "label", "cluster"],
-                   help="colour points by label or by k-means cluster (auto: clusters when the data has one class)")
+    p.add_argument(
+        "--colour-by",
+        default="auto",
+        choices=["auto", "label", "cluster"],
+        help="colour points by label or by k-means cluster (auto: clusters when the data has one class)",
+    )
     p.add_argument("--out", help="PNG path (default: RUN_DIR/embed_METHOD.png)")
     p = probe("anomaly", "AUROC of anomaly scores for the classes a gan run was trained without")
     p.add_argument("-k", type=int, default=5, help="neighbours of the k-NN score")
@@ -105,7 +127,8 @@ def _overrides(args) -> list[str]:
 
 def cmd_train(args) -> None:
     from .distributed import is_main
-    from .trainer import run
+    from .train import run
+
     source = args.config
     if args.resume and not source:
         source = str(Path(args.resume) / "config.yaml")
@@ -115,9 +138,11 @@ def cmd_train(args) -> None:
     run_dir = run(cfg, name, resume=args.resume)
     if not is_main():
         return
-    print(f"run folder:  {run_dir}\ncheckpoint:  {run_dir / 'checkpoint.pt'}\n"
-          f"curves:      {run_dir / 'curves.png'}\nmetrics:     {run_dir / 'metrics.jsonl'}\n"
-          f"tensorboard: tensorboard --logdir {run_dir / 'tb'}")
+    print(
+        f"run folder:  {run_dir}\ncheckpoint:  {run_dir / 'checkpoint.pt'}\n"
+        f"curves:      {run_dir / 'curves.png'}\nmetrics:     {run_dir / 'metrics.jsonl'}\n"
+        f"tensorboard: tensorboard --logdir {run_dir / 'tb'}"
+    )
     if (run_dir / "samples.png").exists():
         print(f"samples:     {run_dir / 'samples.png'}")
 
@@ -126,46 +151,60 @@ def cmd_evaluate(args) -> None:
     if len(args.run_dirs) > 1:
         return cmd_evaluate_ensemble(args)
     from .evaluate import evaluate_run
+
     report = evaluate_run(args.run_dirs[0], _overrides(args), args.samples, args.inception_weights)
     if "miou" in report:
-        print(f"segmentation of {report['n_test']} test images: pixel accuracy {100 * report['pixel_acc']:.2f}%, "
-              f"mean IoU {report['miou']:.4f}\nper-class IoU: "
-              + ", ".join(f"{c} {v:.3f}" for c, v in report["iou"].items() if v is not None)
-              + f"\noverlays (image | truth | prediction): {report['overlays_png']}")
+        print(
+            f"segmentation of {report['n_test']} test images: pixel accuracy {100 * report['pixel_acc']:.2f}%, "
+            f"mean IoU {report['miou']:.4f}\nper-class IoU: "
+            + ", ".join(f"{c} {v:.3f}" for c, v in report["iou"].items() if v is not None)
+            + f"\noverlays (image | truth | prediction): {report['overlays_png']}"
+        )
     if "test_acc" in report:
-        print(f"test accuracy: {100 * report['test_acc']:.2f}%  (test error {100 * (1 - report['test_acc']):.2f}%, "
-              f"{report['n_test']} images)\nconfusion matrix: {report['confusion_png']}")
+        print(
+            f"test accuracy: {100 * report['test_acc']:.2f}%  (test error {100 * (1 - report['test_acc']):.2f}%, "
+            f"{report['n_test']} images)\nconfusion matrix: {report['confusion_png']}"
+        )
     if "samples" in report:
         clf = report["domain_classifier"]
-        print(f"scores of {report['n_samples']} samples, {clf['dataset']} domain classifier "
-              f"(test accuracy {100 * clf['test_accuracy']:.2f}%); real training images give the floor:")
+        print(
+            f"scores of {report['n_samples']} samples, {clf['dataset']} domain classifier "
+            f"(test accuracy {100 * clf['test_accuracy']:.2f}%); real training images give the floor:"
+        )
         for key in ("fid", "inception_score", "coverage_kl"):
             print(f"  {key:<16} {report['samples'][key]:8.3f}   real: {report['real_train_floor'][key]:8.3f}")
     if "inception_fid" in report:
         fid = report["inception_fid"]
-        print(f"standard FID (Inception-v3, torch-fidelity) of {report['n_samples']} samples: {fid['samples']:.3f}"
-              f"   real: {fid['real_train_floor']:.3f}")
+        print(
+            f"standard FID (Inception-v3, torch-fidelity) of {report['n_samples']} samples: {fid['samples']:.3f}"
+            f"   real: {fid['real_train_floor']:.3f}"
+        )
     print(f"report: {report['report_json']}")
 
 
 def cmd_evaluate_ensemble(args) -> None:
     from .evaluate import evaluate_ensemble
+
     if args.inception_weights:
         raise GanlearnError("--inception-weights scores one run's generator; give one run folder")
     report = evaluate_ensemble(args.run_dirs, _overrides(args))
     for member in report["members"]:
         print(f"test accuracy: {100 * member['test_acc']:.2f}%  {member['run']}")
-    print(f"ensemble of {len(report['members'])}: test accuracy {100 * report['test_acc']:.2f}% "
-          f"(test error {100 * (1 - report['test_acc']):.2f}%, {report['n_test']} images)")
+    print(
+        f"ensemble of {len(report['members'])}: test accuracy {100 * report['test_acc']:.2f}% "
+        f"(test error {100 * (1 - report['test_acc']):.2f}%, {report['n_test']} images)"
+    )
 
 
 def cmd_features(args) -> None:
     from .probes import features_run
+
     print(f"features: {features_run(args.run_dir, args.split, args.out, _overrides(args))}")
 
 
 def cmd_cluster(args) -> None:
     from .probes import cluster_run
+
     report = cluster_run(args.run_dir, args.k, args.split, args.n, _overrides(args))
     print(f"k-means, k={report['k']}, {report['n']} {report['split']} images")
     print(f"{'representation':<20} {'NMI':>6} {'ARI':>6} {'ACC':>6}")
@@ -176,13 +215,24 @@ def cmd_cluster(args) -> None:
 
 def cmd_embed(args) -> None:
     from .probes import embed_run
-    path = embed_run(args.run_dir, args.method, args.split, args.n, args.out, args.thumbnails, args.size,
-                     args.colour_by, _overrides(args))
+
+    path = embed_run(
+        args.run_dir,
+        args.method,
+        args.split,
+        args.n,
+        args.out,
+        args.thumbnails,
+        args.size,
+        args.colour_by,
+        _overrides(args),
+    )
     print(f"map: {path}")
 
 
 def cmd_anomaly(args) -> None:
     from .probes import anomaly_run
+
     report = anomaly_run(args.run_dir, args.k, overrides=_overrides(args))
     print(f"held-out classes {report['held_out']}: {report['n_anomalies']} of {report['n_test']} test images")
     for name, value in report["auroc"].items():
@@ -192,11 +242,13 @@ def cmd_anomaly(args) -> None:
 
 def cmd_export(args) -> None:
     from .export import export_run
+
     print(f"model: {export_run(args.run_dir, args.out)}  (load with ganlearn.export.load_exported)")
 
 
 def cmd_sample(args) -> None:
     from .evaluate import sample_run
+
     print(f"samples: {sample_run(args.run_dir, args.n, args.seed, args.out)}")
 
 
@@ -206,15 +258,25 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "configs":
             print("\n".join(config_mod.builtin_configs()))
         else:
-            {"train": cmd_train, "evaluate": cmd_evaluate, "sample": cmd_sample, "features": cmd_features,
-             "cluster": cmd_cluster, "embed": cmd_embed, "anomaly": cmd_anomaly,
-             "export": cmd_export}[args.command](args)
+            {
+                "train": cmd_train,
+                "evaluate": cmd_evaluate,
+                "sample": cmd_sample,
+                "features": cmd_features,
+                "cluster": cmd_cluster,
+                "embed": cmd_embed,
+                "anomaly": cmd_anomaly,
+                "export": cmd_export,
+            }[args.command](args)
     except GanlearnError as e:
         print(f"ganlearn: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("ganlearn: interrupted; the run folder's checkpoint is up to date "
-              "(continue with: ganlearn train --resume RUN_DIR)", file=sys.stderr)
+        print(
+            "ganlearn: interrupted; the run folder's checkpoint is up to date "
+            "(continue with: ganlearn train --resume RUN_DIR)",
+            file=sys.stderr,
+        )
         return 130
     return 0
 

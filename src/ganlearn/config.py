@@ -2,6 +2,7 @@
 
 Unknown keys and values of the wrong type are errors, never silently ignored.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,12 +16,16 @@ from pathlib import Path
 import yaml
 
 from .config_checks import validate
+from .data import DATASETS
 from .errors import ConfigError
+from .modes import MODES
+from .nets import MODELS
 
 
 @dataclass
 class DataConfig:
-    dataset: str = "mnist"  # mnist | fashion | digits | npz | folder; mode seg: mnist-seg | fashion-seg | seg-folder
+    # a key of data.DATASETS: mnist | fashion | digits | npz | folder | mnist-seg | fashion-seg | seg-folder
+    dataset: str = "mnist"
     path: str | None = None  # the .npz file or image folder for dataset npz / folder / seg-folder
     data_dir: str | None = None  # where mnist / fashion live; else $GANLEARN_DATA, then the user cache
     download: bool = True  # download mnist / fashion (checksum-verified) when not found locally
@@ -29,7 +34,9 @@ class DataConfig:
     val_per_class: int = 0  # labelled validation examples held out of training (for model selection)
     split_seed: int | None = None  # seed of the labelled split (null: train.seed): one split, several training seeds
     split_method: str = "ganlearn"  # ganlearn | improved-gan (the reference code's split for the same seed)
-    exclude_classes: list[int] = field(default_factory=list)  # dropped from the training split only ("normal" data for anomaly detection)
+    exclude_classes: list[int] = field(
+        default_factory=list
+    )  # dropped from the training split only ("normal" data for anomaly detection)
     canvas_size: int = 64  # mnist-seg / fashion-seg: side of the generated canvases (segdata.py) ...
     max_objects: int = 4  # ... each with 1 to this many objects
     train_canvases: int = 10000  # ... from training-split objects
@@ -52,49 +59,39 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    mode: str = "ssl"  # ssl (K+1 GAN) | gan (unconditional) | supervised (same D on the labelled split alone) | seg
-    g_loss: str = "auto"  # auto (ssl: feature_matching, gan: nonsaturating) | feature_matching | nonsaturating
+    mode: str = "ssl"  # a key of modes.MODES: ssl (K+1 GAN) | gan | supervised (D on the labels alone) | seg
+    g_loss: str = "auto"  # auto (the mode's own) | feature_matching | nonsaturating
     real_label: float = 1.0  # target for real data in D's loss; 0.9 is one-sided label smoothing (Salimans 3.4)
     historical_averaging: float = 0.0  # weight of ||theta - mean of past theta||^2 for D and G (Salimans 3.3)
     epochs: int = 10
     iters_per_epoch: int | None = None  # null: one pass over the unlabelled data
     batch_size: int = 100
     lr: float = 0.003
-    beta1: float = 0.5
-    beta2: float = 0.999  # Adam's second-moment decay, D and G (Bad GAN's MNIST code: 0.9999)
-    g_lr: float | None = None  # G's learning rate (null: train.lr; Bad GAN's MNIST code: 1e-3 against D's 3e-3)
-    g_beta1: float | None = None  # G's Adam beta1 (null: train.beta1; Bad GAN's MNIST code: 0)
+    g_lr: float | None = None  # G's learning rate (null: train.lr)
+    beta1: float = 0.5  # Adam's first-moment decay, D and G
     adam_eps: float = 1e-4  # 1e-4 approximates the improved-gan Adam's sqrt(v + 1e-8); DCGAN configs use 1e-8
     lr_decay_start: float = 1.0  # fraction of training after which lr decays linearly to 0 (1.0: constant)
     unlabelled_weight: float = 0.5  # the reference code halves the unlabelled K+1 term
     ema_decay: float = 0.999  # evaluation uses an exponential moving average of D
-    entropy_weight: float = 0.0  # mode ssl: weight of the class entropy of D on unlabelled data (Bad GAN)
-    manifold_weight: float = 0.0  # mode ssl: weight of D's logit change along G's manifold (Lecouat et al. 2018)
-    manifold_eps: float = 1.0  # ... the length of the random latent step that change is measured over
-    manifold_until: float = 1.0  # ... the fraction of training (in steps) after which the term is off;
-    # on MNIST-100 the term collapses D after 45-60 epochs, so keep u * epochs near 40 (docs/benchmarks.md)
-    mean_teacher_weight: float = 0.0  # mode ssl: weight of ||p(y|x) under D - under the EMA D||^2 on unlabelled x
-    # (the mean teacher, Tarvainen & Valpola 2017) ...
-    mean_teacher_rampup: float = 0.3  # ... ramped up from 0 over this fraction of training (Laine & Aila 2017)
-    low_density_weight: float = 0.0  # modes ssl, gan: weight of Bad GAN's penalty on G's images denser than ...
-    low_density_quantile: float = 0.1  # ... this quantile of real images' density (a k-NN density: density.py)
-    augment_shift: float = 0.0  # modes ssl, supervised: move each labelled image by up to this many pixels ...
-    augment_rotation: float = 0.0  # ... and rotate it by up to this many degrees, afresh each time it is drawn
-    augment_unlabelled: bool = False  # mode ssl: move the unlabelled images (D's real term, G's feature matching) too
-    pseudo_label_threshold: float | None = None  # self-training: pseudo-label unlabelled images D classifies this confidently
+    augment_shift: float = 0.0  # modes ssl, supervised: move each labelled image by up to this many pixels
+    augment_unlabelled: bool = False  # mode ssl: move the unlabelled images (D's real term, G's target) too
+    pseudo_label_threshold: float | None = (
+        None  # self-training: pseudo-label unlabelled images D classifies this confidently
+    )
     pseudo_label_start: int = 5  # ... after this many warm-up epochs (re-selected at the start of every epoch)
     pseudo_label_weight: float = 1.0  # weight of the pseudo-labelled cross-entropy in the D loss
     adv_weight: float = 0.01  # mode seg: lambda, the weight of the adversarial term (0: plain cross-entropy)
-    adv_unlabelled: bool = False  # mode seg: the adversarial term also sees canvases without label maps
+    adv_unlabelled: bool = False  # mode seg: the adversarial term also sees images without label maps
     label_map_tau: float = 0.9  # mode seg: ground truth shown to the adversary with Luc et al.'s scaling (1: one-hot)
-    init_examples: int = 500  # data-dependent initialisation of the weight-normalised layers
     seed: int = 1  # seeds the labelled split and the training
     device: str = "auto"  # auto | cpu | cuda
     precision: str = "auto"  # auto | fp32 | bf16 autocast in training steps (auto: bf16 on a CPU that has it natively)
     nan_retries: int = 3  # after a non-finite loss, restart from the last good state with half the lr, this many times
     checkpoint_every: int = 0  # also checkpoint every N iterations (0: at the end of each epoch only)
     eval_batch_size: int = 1000
-    score_samples: int = 2000  # FID-style score of this many samples after each epoch (where a domain classifier ships); 0: off
+    score_samples: int = (
+        2000  # FID-style score of this many samples after each epoch (where a domain classifier ships); 0: off
+    )
     progress: bool = True  # tqdm progress bar
     out_dir: str = "runs"
     name: str | None = None  # run-folder suffix; defaults to the config's name
@@ -114,14 +111,17 @@ class Config:
         return dataclasses.asdict(self)
 
 
-CHOICES = {
-    ("data", "split_method"): ("ganlearn", "improved-gan"),
-    ("data", "dataset"): ("mnist", "fashion", "digits", "npz", "folder", "mnist-seg", "fashion-seg", "seg-folder"),
-    ("train", "mode"): ("ssl", "gan", "supervised", "seg"),
-    ("train", "g_loss"): ("auto", "feature_matching", "nonsaturating"),
-    ("train", "device"): ("auto", "cpu", "cuda"),
-    ("train", "precision"): ("auto", "fp32", "bf16"),
-}
+def _choices() -> dict:
+    """The allowed values of keys that name one of a few things; the registries own their names."""
+    return {
+        ("data", "split_method"): ("ganlearn", "improved-gan"),
+        ("data", "dataset"): tuple(DATASETS),
+        ("model", "name"): tuple(MODELS),
+        ("train", "mode"): tuple(MODES),
+        ("train", "g_loss"): ("auto", "feature_matching", "nonsaturating"),
+        ("train", "device"): ("auto", "cpu", "cuda"),
+        ("train", "precision"): ("auto", "fp32", "bf16"),
+    }
 
 
 def _suggest(name: str, options) -> str:
@@ -155,18 +155,51 @@ def _coerce(value, annotation):
     return value
 
 
+# keys of earlier versions, with the value that left them without effect: a saved run's config that
+# holds one at that value still loads; any other value names the version that can run it
+REMOVED = {
+    "train.entropy_weight": 0.0,
+    "train.manifold_weight": 0.0,
+    "train.manifold_eps": None,
+    "train.manifold_until": None,
+    "train.mean_teacher_weight": 0.0,
+    "train.mean_teacher_rampup": None,
+    "train.low_density_weight": 0.0,
+    "train.low_density_quantile": None,
+    "train.augment_rotation": 0.0,
+    "train.g_beta1": None,
+    "train.beta2": 0.999,
+    "train.init_examples": 500,
+}
+
+
+def _drop_removed(section: str, values: dict) -> dict:
+    kept = {}
+    for key, value in values.items():
+        name = f"{section}.{key}"
+        if name not in REMOVED:
+            kept[key] = value
+        elif REMOVED[name] is not None and value != REMOVED[name]:
+            raise ConfigError(
+                f"config key '{name}' was removed in ganlearn 0.2 (its setting gave no gain); "
+                f"this config sets it to {value!r}: use ganlearn 0.1 to run it"
+            )
+    return kept
+
+
 def _section_from_dict(cls, section: str, values: dict):
     if not isinstance(values, dict):
         raise ConfigError(f"config section '{section}' must be a mapping, got {values!r}")
-    hints, values = typing.get_type_hints(cls), dict(values)
+    hints, values = typing.get_type_hints(cls), _drop_removed(section, values)
     for key, value in values.items():
         if key not in hints:
-            raise ConfigError(f"unknown config key '{section}.{key}'"
-                              f"{_suggest(f'{section}.{key}', [f'{section}.{h}' for h in hints])}")
+            raise ConfigError(
+                f"unknown config key '{section}.{key}'{_suggest(f'{section}.{key}', [f'{section}.{h}' for h in hints])}"
+            )
         value = values[key] = _coerce(value, hints[key])
         if not _type_ok(value, hints[key]):
             raise ConfigError(f"config key '{section}.{key}' has the wrong type: {value!r}")
-        choices = CHOICES.get((section, key))
+        choices = _choices().get((section, key))
         if choices and value not in choices:
             raise ConfigError(f"config key '{section}.{key}' must be one of {', '.join(choices)}; got {value!r}")
     return cls(**values)
@@ -185,7 +218,7 @@ def from_dict(raw: dict) -> Config:
         raw = {**raw, "data": {**data, "labels_per_class": None}}  # a rate replaces the default count
     classes = typing.get_type_hints(Config)
     cfg = Config(**{name: _section_from_dict(classes[name], name, raw.get(name) or {}) for name in sections})
-    validate(cfg)
+    validate(cfg, Config())
     return cfg
 
 
@@ -220,6 +253,10 @@ def parse_override(text: str) -> tuple[str, str, object]:
         raise ConfigError(f"cannot read the value of override '{text}'") from None
 
 
+# setting one of these (to a value) unsets the other: a config's labelled split is a count or a rate
+EITHER_OR = {"labels_per_class": "label_rate", "label_rate": "labels_per_class"}
+
+
 def load(path_or_name: str | None = None, overrides: list[str] = ()) -> tuple[Config, str]:
     """Load a config file or built-in name, apply overrides; returns (config, config name)."""
     raw, name = _read_yaml(path_or_name) if path_or_name else ({}, "default")
@@ -229,6 +266,8 @@ def load(path_or_name: str | None = None, overrides: list[str] = ()) -> tuple[Co
         if not isinstance(raw.setdefault(section, {}), dict):
             raise ConfigError(f"config section '{section}' must be a mapping")
         raw[section][key] = value
+        if section == "data" and key in EITHER_OR and value is not None:
+            raw[section][EITHER_OR[key]] = None
     return from_dict(raw), name
 
 

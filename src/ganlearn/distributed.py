@@ -5,6 +5,7 @@ every global batch (`shard`), and DistributedDataParallel averages the gradients
 stay identical on every rank. Rank 0 alone evaluates and writes the run folder. Without torchrun's
 environment (RANK, WORLD_SIZE) everything here is a no-op and training is a single process.
 """
+
 from __future__ import annotations
 
 import os
@@ -50,7 +51,7 @@ def shard(orders: torch.Tensor) -> torch.Tensor:
     if size == 1 or orders.ndim < 2:
         return orders
     per = orders.shape[1] // size
-    return orders[:, rank * per:(rank + 1) * per]
+    return orders[:, rank * per : (rank + 1) * per]
 
 
 def wrap(step: torch.nn.Module | None, device: torch.device):
@@ -58,6 +59,7 @@ def wrap(step: torch.nn.Module | None, device: torch.device):
     if step is None or world()[1] == 1:
         return step
     from torch.nn.parallel import DistributedDataParallel
+
     return DistributedDataParallel(step, device_ids=[device.index] if device.type == "cuda" else None)
 
 

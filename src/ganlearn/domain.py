@@ -5,6 +5,7 @@ score here uses the penultimate features of a CNN trained on the data set's own 
 by `scripts/train_domain_classifier.py`. Its weights (safetensors, so loading runs no code) and a
 JSON record (data checksums, test accuracy, command) live in `ganlearn/weights/`.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,16 @@ class DomainClassifier(nn.Module):
     def __init__(self, n_classes: int = 10):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 32, 14, 14)
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 64, 7, 7)
-            nn.Flatten(), nn.Linear(64 * 7 * 7, FEATURE_DIM), nn.ReLU())
+            nn.Conv2d(1, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, 32, 14, 14)
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, 64, 7, 7)
+            nn.Flatten(),
+            nn.Linear(64 * 7 * 7, FEATURE_DIM),
+            nn.ReLU(),
+        )
         self.classifier = nn.Linear(FEATURE_DIM, n_classes)
 
     def features(self, x):  # (B, 1, 28, 28) -> (B, 128)
@@ -44,15 +52,20 @@ class DomainClassifier(nn.Module):
 def available() -> list[str]:
     """Data sets with a shipped classifier."""
     folder = resources.files("ganlearn") / "weights"
-    return sorted(p.name.removesuffix("_classifier.safetensors") for p in folder.iterdir()
-                  if p.name.endswith("_classifier.safetensors"))
+    return sorted(
+        p.name.removesuffix("_classifier.safetensors")
+        for p in folder.iterdir()
+        if p.name.endswith("_classifier.safetensors")
+    )
 
 
 def load_domain_classifier(dataset: str) -> tuple[DomainClassifier, dict]:
     """The shipped classifier for `dataset` (eval mode, CPU) and its training record."""
     if dataset not in available():
-        raise ConfigError(f"no domain classifier for '{dataset}'; the FID-style scores exist for "
-                          f"{', '.join(available()) or 'no data set'}")
+        raise ConfigError(
+            f"no domain classifier for '{dataset}'; the FID-style scores exist for "
+            f"{', '.join(available()) or 'no data set'}"
+        )
     folder = resources.files("ganlearn") / "weights"
     record = json.loads((folder / f"{dataset}_classifier.json").read_text())
     net = DomainClassifier(record["n_classes"])
@@ -62,15 +75,16 @@ def load_domain_classifier(dataset: str) -> tuple[DomainClassifier, dict]:
 
 
 @torch.no_grad()
-def features_and_probs(net: DomainClassifier, images: np.ndarray | torch.Tensor,
-                       batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
+def features_and_probs(
+    net: DomainClassifier, images: np.ndarray | torch.Tensor, batch_size: int = 500
+) -> tuple[np.ndarray, np.ndarray]:
     """(N, 128) penultimate features and (N, K) class probabilities of images (N, 1, 28, 28) in [0, 1]."""
     images = torch.as_tensor(images, dtype=torch.float32)
     if images.shape[1:] != (1, 28, 28):
         raise ConfigError(f"the domain classifiers take (N, 1, 28, 28) images, got {tuple(images.shape)}")
     feats, probs = [], []
     for i in range(0, len(images), batch_size):
-        h = net.features(images[i:i + batch_size])
+        h = net.features(images[i : i + batch_size])
         feats.append(h)
         probs.append(net.head(h).softmax(1))
     return torch.cat(feats).double().numpy(), torch.cat(probs).double().numpy()

@@ -9,8 +9,9 @@ class DataError(GanlearnError):
     """Missing, corrupt or inconsistent data."""
 
 
-class ConfigError(GanlearnError):
-    """An unknown key, a bad value or a file that is not a config."""
+class ConfigError(GanlearnError, ValueError):
+    """An unknown key, a bad value or a file that is not a config (a ValueError, as scikit-learn's
+    parameter checks expect)."""
 
 
 class CheckpointError(GanlearnError):

@@ -1,4 +1,5 @@
 """Evaluate a finished (or interrupted) run from its folder: test accuracy, confusion matrix, samples."""
+
 from __future__ import annotations
 
 import json
@@ -16,13 +17,13 @@ from .errors import GanlearnError
 from .fidelity import inception_extractor, inception_fids
 from .hardware import resolve_device
 from .metrics import accuracy, confusion_matrix
+from .modes import MODES
 from .nets import build_models
 from .plots import plot_confusion, save_grid
+from .predict import generate, predict_label_maps, predict_logits, predict_probs
 from .runlog import CHECKPOINT
-from .scores import generate, reference_stats, score_images
-from .segmentation import overlays, predict_label_maps, segmentation_scores
-from .monitor import predict_logits, predict_probs
-from .trainer import d_outputs, make_split
+from .scores import reference_stats, score_images
+from .segmentation import overlays, segmentation_scores
 
 
 def load_run(run_dir: str | Path, overrides: list[str] = ()):
@@ -39,7 +40,7 @@ def load_run(run_dir: str | Path, overrides: list[str] = ()):
 
 def restore_models(cfg, state, device: torch.device):
     """The run's generator and EMA discriminator, in evaluation mode."""
-    n_out = d_outputs(cfg.train.mode, len(state["classes"]))
+    n_out = MODES[cfg.train.mode].d_outputs(len(state["classes"]))
     G, D = build_models(cfg.model, state["image_shape"], n_out)
     G.load_state_dict(state["G"])
     D.load_state_dict(state["D_ema"])
@@ -50,8 +51,12 @@ def _classification_report(cfg, D, data, run_dir: Path, device) -> dict:
     x = torch.from_numpy(data.x_test).to(device)
     pred = predict_logits(D, x, cfg.train.eval_batch_size).argmax(1).cpu().numpy()
     counts = confusion_matrix(data.y_test, pred, data.n_classes)
-    return {"n_test": len(pred), "test_acc": accuracy(data.y_test, pred), "confusion": counts.tolist(),
-            "confusion_png": str(plot_confusion(counts, data.classes, run_dir / "confusion.png"))}
+    return {
+        "n_test": len(pred),
+        "test_acc": accuracy(data.y_test, pred),
+        "confusion": counts.tolist(),
+        "confusion_png": str(plot_confusion(counts, data.classes, run_dir / "confusion.png")),
+    }
 
 
 def _segmentation_report(cfg, segmenter, data, run_dir: Path, device, n_overlays: int = 32) -> dict:
@@ -59,8 +64,11 @@ def _segmentation_report(cfg, segmenter, data, run_dir: Path, device, n_overlays
     x = torch.from_numpy(data.x_test).to(device)
     pred = predict_label_maps(segmenter, x, cfg.train.eval_batch_size)
     picture = overlays(data.x_test[:n_overlays], data.y_test[:n_overlays], pred[:n_overlays])
-    return {"n_test": len(pred), **segmentation_scores(data.y_test, pred, data.classes),
-            "overlays_png": str(save_grid(picture, run_dir / "overlays.png", nrow=4))}
+    return {
+        "n_test": len(pred),
+        **segmentation_scores(data.y_test, pred, data.classes),
+        "overlays_png": str(save_grid(picture, run_dir / "overlays.png", nrow=4)),
+    }
 
 
 def _sample_report(data, fake: np.ndarray, real: np.ndarray) -> dict:
@@ -68,12 +76,16 @@ def _sample_report(data, fake: np.ndarray, real: np.ndarray) -> dict:
     set's features under the shipped domain classifier."""
     net, record = load_domain_classifier(data.name)
     reference = reference_stats(net, data.x_test)
-    return {"samples": score_images(net, fake, reference), "real_train_floor": score_images(net, real, reference),
-            "domain_classifier": {"dataset": record["dataset"], "test_accuracy": record["test_accuracy"]}}
+    return {
+        "samples": score_images(net, fake, reference),
+        "real_train_floor": score_images(net, real, reference),
+        "domain_classifier": {"dataset": record["dataset"], "test_accuracy": record["test_accuracy"]},
+    }
 
 
-def evaluate_run(run_dir: str | Path, overrides: list[str] = (), n_samples: int = 10_000,
-                 inception_weights: str | Path | None = None) -> dict:
+def evaluate_run(
+    run_dir: str | Path, overrides: list[str] = (), n_samples: int = 10_000, inception_weights: str | Path | None = None
+) -> dict:
     """Evaluate a run: test accuracy and confusion matrix (confusion.png) of the EMA discriminator for
     classifier modes; pixel accuracy and IoU of the segmenter (overlays.png) in mode seg; FID-style,
     Inception-Score-style and class-coverage scores of the generator where a domain classifier ships
@@ -81,23 +93,24 @@ def evaluate_run(run_dir: str | Path, overrides: list[str] = (), n_samples: int 
     Writes evaluation.json into the run folder."""
     run_dir = Path(run_dir)
     cfg, state = load_run(run_dir, overrides)
-    scores_samples = cfg.train.mode in ("ssl", "gan")
+    mode = MODES[cfg.train.mode]
     extractor = None
     if inception_weights is not None:
-        if not scores_samples:
-            raise GanlearnError(f"{run_dir} was trained in mode '{cfg.train.mode}': "
-                                f"no generator to score with Inception")
+        if not mode.generates:
+            raise GanlearnError(
+                f"{run_dir} was trained in mode '{cfg.train.mode}': no generator to score with Inception"
+            )
         extractor = inception_extractor(inception_weights)  # before any work: checks the file and the package
     data = load_dataset(cfg.data)
     device = resolve_device(cfg.train.device)
     G, D = restore_models(cfg, state, device)
     report = {"run": str(run_dir), "mode": cfg.train.mode, "epoch": state["epoch"], "step": state["step"]}
-    if cfg.train.mode == "seg":
+    if mode.task == "segment":
         report |= _segmentation_report(cfg, G, data, run_dir, device)
-    elif cfg.train.mode != "gan":
+    if mode.classifies:
         report |= _classification_report(cfg, D, data, run_dir, device)
     has_domain = data.name in domain_classifiers()
-    if scores_samples and (has_domain or extractor is not None):
+    if mode.generates and (has_domain or extractor is not None):
         rng = np.random.default_rng(0)
         real = data.x_train[rng.choice(len(data.x_train), min(n_samples, len(data.x_train)), replace=False)]
         fake = generate(G, n_samples, seed=0)
@@ -105,8 +118,9 @@ def evaluate_run(run_dir: str | Path, overrides: list[str] = (), n_samples: int 
         if has_domain:
             report |= _sample_report(data, fake, real)
         if extractor is not None:  # generated and real training images (the floor) against the test set
-            report["inception_fid"] = inception_fids(extractor, data.x_test,
-                                                     {"samples": fake, "real_train_floor": real})
+            report["inception_fid"] = inception_fids(
+                extractor, data.x_test, {"samples": fake, "real_train_floor": real}
+            )
     report["report_json"] = str(run_dir / "evaluation.json")
     Path(report["report_json"]).write_text(json.dumps(report, indent=1))
     return report
@@ -116,24 +130,27 @@ def _check_one_split(run_dirs: list, cfgs: list, data) -> None:
     """A one-line error unless every run is a classifier trained on the same data and labelled split."""
     first, cfg0 = run_dirs[0], cfgs[0]
     for run_dir, cfg in zip(run_dirs, cfgs):
-        if cfg.train.mode not in ("ssl", "supervised"):
+        if not MODES[cfg.train.mode].classifies:
             raise GanlearnError(f"{run_dir} was trained in mode '{cfg.train.mode}', which has no classifier")
         if (cfg.data.dataset, cfg.data.path) != (cfg0.data.dataset, cfg0.data.path):
-            raise GanlearnError(f"{run_dir} was trained on {cfg.data.path or cfg.data.dataset}, "
-                                f"{first} on {cfg0.data.path or cfg0.data.dataset}")
-    labelled = make_split(cfg0, data).labelled
+            raise GanlearnError(
+                f"{run_dir} was trained on {cfg.data.path or cfg.data.dataset}, "
+                f"{first} on {cfg0.data.path or cfg0.data.dataset}"
+            )
+    labelled = MODES[cfg0.train.mode].split(cfg0, data).labelled
     for run_dir, cfg in zip(run_dirs[1:], cfgs[1:]):
-        if not np.array_equal(make_split(cfg, data).labelled, labelled):
-            raise GanlearnError(f"{run_dir} and {first} were trained on different labelled splits, so their "
-                                f"ensemble would use more labels than either (give them the same data.split_seed)")
+        if not np.array_equal(MODES[cfg.train.mode].split(cfg, data).labelled, labelled):
+            raise GanlearnError(
+                f"{run_dir} and {first} were trained on different labelled splits, so their "
+                f"ensemble would use more labels than either (give them the same data.split_seed)"
+            )
 
 
 def evaluate_ensemble(run_dirs: list[str | Path], overrides: list[str] = ()) -> dict:
     """Test accuracy of classifier runs trained on one labelled split with different training seeds,
     and of their ensemble: the class of highest mean probability p(y | x, real) over their EMA
-    discriminators. Salimans et al. (2016) ensemble 10 models on CIFAR-10. On MNIST-100 a run may give
-    a whole group of one digit to another class (docs/benchmarks.md); the average outvotes that group
-    where the other members have it right.
+    discriminators. Salimans et al. (2016) ensemble 10 models on CIFAR-10. A run may give a whole group
+    of one class to another; the average outvotes that group where the other members have it right.
     Refuses runs on different labelled splits: their ensemble would have seen more labels."""
     if len(run_dirs) < 2:
         raise GanlearnError("an ensemble needs at least 2 run folders")
@@ -143,10 +160,13 @@ def evaluate_ensemble(run_dirs: list[str | Path], overrides: list[str] = ()) -> 
     _check_one_split(run_dirs, cfgs, data)
     device = resolve_device(cfgs[0].train.device)
     x = torch.from_numpy(data.x_test).to(device)
-    probs = [predict_probs(restore_models(cfg, state, device)[1], x, cfg.train.eval_batch_size)
-             for cfg, state in runs]  # M x (N, K)
-    members = [{"run": str(run_dir), "test_acc": accuracy(data.y_test, p.argmax(1).cpu().numpy())}
-               for run_dir, p in zip(run_dirs, probs)]
+    probs = [
+        predict_probs(restore_models(cfg, state, device)[1], x, cfg.train.eval_batch_size) for cfg, state in runs
+    ]  # M x (N, K)
+    members = [
+        {"run": str(run_dir), "test_acc": accuracy(data.y_test, p.argmax(1).cpu().numpy())}
+        for run_dir, p in zip(run_dirs, probs)
+    ]
     pred = torch.stack(probs).mean(0).argmax(1).cpu().numpy()
     return {"members": members, "n_test": len(pred), "test_acc": accuracy(data.y_test, pred)}
 
@@ -156,7 +176,7 @@ def sample_run(run_dir: str | Path, n: int = 64, seed: int = 0, out: str | None 
     if n < 1:
         raise GanlearnError(f"-n must be at least 1, got {n}")
     cfg, state = load_run(run_dir)
-    if cfg.train.mode in ("supervised", "seg"):
-        raise GanlearnError(f"{run_dir} was trained in mode '{cfg.train.mode}', which has no generator")
+    if not MODES[cfg.train.mode].generates:
+        raise GanlearnError(f"{run_dir} was trained in mode '{cfg.train.mode}', which has no image generator")
     G, _ = restore_models(cfg, state, resolve_device(cfg.train.device))
     return save_grid(generate(G, n, seed), out or Path(run_dir) / "sample.png")

@@ -1,6 +1,7 @@
 """Exported models: the generator and the EMA discriminator (or segmenter and adversary) of a run as
 one safetensors file, whose metadata carries the config, classes and image shape. Loading such a
 file reads tensors and strings only, so a model from someone else can never run code."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,12 @@ def export_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
     G, D = restore_models(cfg, state, torch.device("cpu"))
     tensors = {f"G.{k}": v.contiguous() for k, v in G.state_dict().items()}
     tensors |= {f"D.{k}": v.contiguous() for k, v in D.state_dict().items()}
-    metadata = {"format": "ganlearn-model-1", "config": json.dumps(cfg.to_dict()),
-                "classes": json.dumps(state["classes"]), "image_shape": json.dumps(state["image_shape"])}
+    metadata = {
+        "format": "ganlearn-model-1",
+        "config": json.dumps(cfg.to_dict()),
+        "classes": json.dumps(state["classes"]),
+        "image_shape": json.dumps(state["image_shape"]),
+    }
     out = Path(out) if out else Path(run_dir) / "model.safetensors"
     save_file(tensors, str(out), metadata=metadata)
     return out
@@ -43,9 +48,12 @@ def load_exported(path: str | Path, device: str = "cpu"):
         raise CheckpointError(f"{path} is a safetensors file but not a ganlearn model")
     try:
         cfg = config_mod.from_dict(json.loads(metadata["config"]))
-        state = {"classes": json.loads(metadata["classes"]), "image_shape": json.loads(metadata["image_shape"]),
-                 "G": {k[2:]: v for k, v in tensors.items() if k.startswith("G.")},
-                 "D_ema": {k[2:]: v for k, v in tensors.items() if k.startswith("D.")}}
+        state = {
+            "classes": json.loads(metadata["classes"]),
+            "image_shape": json.loads(metadata["image_shape"]),
+            "G": {k[2:]: v for k, v in tensors.items() if k.startswith("G.")},
+            "D_ema": {k[2:]: v for k, v in tensors.items() if k.startswith("D.")},
+        }
         G, D = restore_models(cfg, state, torch.device(device))
     except (KeyError, TypeError, json.JSONDecodeError, RuntimeError) as e:
         raise CheckpointError(f"{path}: inconsistent ganlearn model ({str(e).splitlines()[0]})") from None

@@ -10,6 +10,7 @@ here with `weights_only=True` (checkpoint.load_plain) and refused unless it is a
 Only torch-fidelity's Inception feature extractor is used: it is built once, each set of images goes
 through it once, and the distance is metrics.frechet_distance, the same formula as the FID-style score.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -51,8 +52,9 @@ def _fidelity_utils():
     try:
         from torch_fidelity import utils
     except ImportError as e:
-        raise GanlearnError(f"--inception-weights needs torch-fidelity "
-                            f"(pip install 'ganlearn[fidelity]'): {e}") from None
+        raise GanlearnError(
+            f"--inception-weights needs torch-fidelity (pip install 'ganlearn[fidelity]'): {e}"
+        ) from None
     return utils
 
 
@@ -60,16 +62,20 @@ def inception_extractor(weights: str | Path):
     """torch-fidelity's Inception-v3 feature extractor with the weights file at `weights` (checked first)."""
     weights = check_inception_weights(weights)
     return _fidelity_utils().create_feature_extractor(
-        EXTRACTOR, [FEATURES], cuda=torch.cuda.is_available(), feature_extractor_weights_path=str(weights),
-        verbose=False)
+        EXTRACTOR,
+        [FEATURES],
+        cuda=torch.cuda.is_available(),
+        feature_extractor_weights_path=str(weights),
+        verbose=False,
+    )
 
 
 def inception_features(extractor, images: np.ndarray) -> np.ndarray:
     """(N, 2048) Inception features of (N, C, H, W) images in [0, 1], C = 1 or 3."""
     # save_cpu_ram: no DataLoader worker processes, each of which would copy the in-memory images
     features = _fidelity_utils().get_featuresdict_from_dataset(
-        _Uint8Images(images), extractor, batch_size=64, cuda=torch.cuda.is_available(), save_cpu_ram=True,
-        verbose=False)
+        _Uint8Images(images), extractor, batch_size=64, cuda=torch.cuda.is_available(), save_cpu_ram=True, verbose=False
+    )
     return features[FEATURES].double().numpy()
 
 
@@ -77,8 +83,10 @@ def inception_fids(extractor, reference: np.ndarray, image_sets: dict[str, np.nd
     """Standard FID of each named set of images against the `reference` images; the reference's
     features are computed once for all of them."""
     reference_stats = feature_stats(inception_features(extractor, reference))
-    return {name: frechet_distance(*feature_stats(inception_features(extractor, images)), *reference_stats)
-            for name, images in image_sets.items()}
+    return {
+        name: frechet_distance(*feature_stats(inception_features(extractor, images)), *reference_stats)
+        for name, images in image_sets.items()
+    }
 
 
 def inception_fid(generated: np.ndarray, real: np.ndarray, weights: str | Path) -> float:

@@ -1,4 +1,5 @@
 """Where and how training runs: the device, the compute precision, the CPU allocator."""
+
 from __future__ import annotations
 
 import contextlib
@@ -21,7 +22,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 def cpu_has_native_bf16() -> bool:
-    """Whether the CPU multiplies bf16 matrices in hardware (AVX512-BF16 or AMX); elsewhere bf16 is emulated and slow."""
+    """Whether the CPU multiplies bf16 matrices in hardware (AVX512-BF16 or AMX); elsewhere bf16 is
+    emulated and slow."""
     try:
         flags = Path("/proc/cpuinfo").read_text().split()
     except OSError:
@@ -33,7 +35,7 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype:
     """The autocast dtype of the training steps: `auto` is bf16 on a CPU that does it natively, else fp32.
 
     Not bf16 on CUDA: our 28x28 nets' steps are bound by kernel launches there, and autocast's casts
-    add launches; on an H100 bf16 made an epoch 5-25 % slower (docs/benchmarks.md). Ask for it by name.
+    add launches; on an H100 bf16 made an epoch 5-25 % slower (docs/results.md). Ask for it by name.
     """
     if name == "bf16" or (name == "auto" and device.type == "cpu" and cpu_has_native_bf16()):
         return torch.bfloat16
@@ -57,7 +59,7 @@ def keep_freed_memory() -> None:
     """Let glibc reuse freed large blocks instead of returning them to the OS.
 
     By default every tensor above the mmap threshold is a fresh mmap whose pages fault in on first
-    touch: on a 2-core machine that costs ~10% of a training step (docs/benchmarks.md). The price
+    touch: on a 2-core machine that costs ~10% of a training step (docs/results.md). The price
     is that the process keeps its peak memory until it exits, which suits a training process.
     """
     if platform.system() != "Linux":

@@ -6,6 +6,7 @@ Its real/fake decision is therefore an ordinary GAN logit, `real_logit(l) = lse(
 unlabelled K+1 loss is the usual GAN discriminator loss on that logit. Everything is written with
 logsumexp and softplus: log sigmoid(x) = -softplus(-x), never log(sigmoid(x) + eps).
 """
+
 from __future__ import annotations
 
 import torch
@@ -33,37 +34,11 @@ def discriminator_loss(logit_real: torch.Tensor, logit_fake: torch.Tensor, real_
     return loss_real.mean() + F.softplus(logit_fake).mean()
 
 
-def kplus1_unlabelled_loss(logits_unl: torch.Tensor, logits_fake: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
+def kplus1_unlabelled_loss(
+    logits_unl: torch.Tensor, logits_fake: torch.Tensor, real_label: float = 1.0
+) -> torch.Tensor:
     """-E log p(real | x_unl) - E log p(fake | G(z)) for the K+1 discriminator (real_label < 1: smoothed)."""
     return discriminator_loss(real_logit(logits_unl), real_logit(logits_fake), real_label)
-
-
-def conditional_entropy(logits: torch.Tensor) -> torch.Tensor:
-    """Mean entropy of p(y | x, real) = softmax over the K class logits: the term Bad GAN (Dai et al.
-    2017) adds on unlabelled data so that D's decision boundaries avoid the data (Grandvalet & Bengio 2005)."""
-    log_p = logits.log_softmax(dim=1)
-    return -(log_p.exp() * log_p).sum(1).mean()
-
-
-def manifold_loss(logits: torch.Tensor, logits_moved: torch.Tensor) -> torch.Tensor:
-    """Mean squared change of D's (B, K) class logits between G(z) and G(z + eps d), d a random unit
-    latent direction: a finite-difference Monte Carlo estimate of ||J_z f(G(z))||^2 (Lecouat et al.
-    2018), which makes D's classes vary slowly along the data manifold that G has learned."""
-    return (logits - logits_moved).square().sum(1).mean()
-
-
-def consistency_loss(logits: torch.Tensor, logits_target: torch.Tensor) -> torch.Tensor:
-    """Mean squared distance between the class distributions (softmax over the K logits) of (B, K)
-    logits and of fixed target logits: the mean-teacher term (Tarvainen & Valpola 2017), the
-    target coming from the moving average of D. No gradient flows into the target."""
-    return (logits.softmax(1) - logits_target.detach().softmax(1)).square().sum(1).mean()
-
-
-def low_density_loss(log_density: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
-    """Bad GAN's penalty on (B,) log-densities of generated images: the mean excess over `threshold`
-    of those above it, 0 when none is (Dai et al. 2017), so G is pushed off the dense data regions."""
-    excess = (log_density - threshold).clamp(min=0)
-    return excess.sum() / (excess > 0).sum().clamp(min=1)
 
 
 def generator_loss(logit_fake: torch.Tensor) -> torch.Tensor:
@@ -81,7 +56,9 @@ def segmentation_loss(logits: torch.Tensor, label_maps: torch.Tensor, ignore: in
     return F.cross_entropy(logits, label_maps.long(), ignore_index=ignore)
 
 
-def encode_label_maps(label_maps: torch.Tensor, probs: torch.Tensor, tau: float = 0.9, ignore: int = IGNORE) -> torch.Tensor:
+def encode_label_maps(
+    label_maps: torch.Tensor, probs: torch.Tensor, tau: float = 0.9, ignore: int = IGNORE
+) -> torch.Tensor:
     """Ground-truth label maps (B, H, W) as the adversary's (B, K, H, W) input (Luc et al. 2016, 'scaling').
 
     One-hot maps are told from softmax outputs by their hard 0/1 values alone. So the true class l of

@@ -1,4 +1,5 @@
 """Evaluation metrics on numpy arrays."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -59,7 +60,7 @@ def segmentation_confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: in
     """(K, K) pixel counts of label maps (row = true class), skipping pixels whose truth is `ignore`."""
     y_true, y_pred = np.asarray(y_true).ravel().astype(np.int64), np.asarray(y_pred).ravel().astype(np.int64)
     keep = y_true != ignore
-    return np.bincount(y_true[keep] * n_classes + y_pred[keep], minlength=n_classes ** 2).reshape(n_classes, n_classes)
+    return np.bincount(y_true[keep] * n_classes + y_pred[keep], minlength=n_classes**2).reshape(n_classes, n_classes)
 
 
 def iou_per_class(counts: np.ndarray) -> np.ndarray:

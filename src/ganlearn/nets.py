@@ -4,9 +4,12 @@ Every discriminator exposes `features(x) -> (B, F)` and `head(h) -> (B, K)` logi
 matching, the unsupervised probes and feature-based scores all use the same representation.
 Every generator maps z of shape (B, z_dim), drawn by `sample_z`, to images (B, C, H, W) in [0, 1].
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 import torch.nn as nn
@@ -46,7 +49,7 @@ class _RowScale(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):  # (n_out,)
         v, g, inv_norm = ctx.saved_tensors
-        grad_v = v * (-grad * g * inv_norm ** 3).unsqueeze(1) if ctx.needs_input_grad[0] else None
+        grad_v = v * (-grad * g * inv_norm**3).unsqueeze(1) if ctx.needs_input_grad[0] else None
         grad_g = grad * inv_norm if ctx.needs_input_grad[1] else None
         return grad_v, grad_g
 
@@ -84,8 +87,9 @@ class WNLinear(nn.Module):
 @torch.no_grad()
 def data_dependent_init(net: nn.Module, x: torch.Tensor) -> None:
     """Run `net` on `x` once, initialising each layer with an `init_` method on its actual input."""
-    hooks = [m.register_forward_pre_hook(lambda mod, args: mod.init_(args[0]))
-             for m in net.modules() if hasattr(m, "init_")]
+    hooks = [
+        m.register_forward_pre_hook(lambda mod, args: mod.init_(args[0])) for m in net.modules() if hasattr(m, "init_")
+    ]
     if not hooks:  # nothing to initialise (and `x` need not be this net's input)
         return
     try:
@@ -112,6 +116,7 @@ class Generator(nn.Module):
     With virtual batch norm (`vbn_ref` > 0) a reference batch of noise is drawn once, kept as a
     buffer (so it is checkpointed), and run in front of every batch.
     """
+
     z_dim: int
     net: nn.Module
 
@@ -125,7 +130,7 @@ class Generator(nn.Module):
     def forward(self, z):  # (B, z_dim) -> (B, C, H, W)
         if self.ref_z is None:
             return self.net(z)
-        return self.net(torch.cat([self.ref_z, z]))[len(self.ref_z):]
+        return self.net(torch.cat([self.ref_z, z]))[len(self.ref_z) :]
 
 
 def _g_norm(n: int, vbn_ref: int, shift_only: bool = False) -> nn.Module:
@@ -146,16 +151,26 @@ class MLPGenerator(Generator):
         for width in hidden:
             layers += [nn.Linear(n_in, width, bias=False), _g_norm(width, vbn_ref, shift_only=True), nn.Softplus()]
             n_in = width
-        layers += [WNLinear(n_in, math.prod(image_shape), train_scale=True), nn.Sigmoid(),
-                   nn.Unflatten(1, tuple(image_shape))]
+        layers += [
+            WNLinear(n_in, math.prod(image_shape), train_scale=True),
+            nn.Sigmoid(),
+            nn.Unflatten(1, tuple(image_shape)),
+        ]
         self.net = nn.Sequential(*layers)
 
 
 class MLPDiscriminator(nn.Module):
     """Noise 0.3, then weight-normalised dense ReLU layers each preceded by noise 0.5 (improved-gan MNIST D)."""
 
-    def __init__(self, image_shape, n_classes: int, hidden=(1000, 500, 250, 250, 250),
-                 input_noise: float = 0.3, hidden_noise: float = 0.5, minibatch_kernels: int = 0):
+    def __init__(
+        self,
+        image_shape,
+        n_classes: int,
+        hidden=(1000, 500, 250, 250, 250),
+        input_noise: float = 0.3,
+        hidden_noise: float = 0.5,
+        minibatch_kernels: int = 0,
+    ):
         super().__init__()
         layers, n_in = [nn.Flatten(), GaussianNoise(input_noise)], math.prod(image_shape)
         for i, width in enumerate(hidden):
@@ -163,8 +178,9 @@ class MLPDiscriminator(nn.Module):
             n_in = width
         self.body = nn.Sequential(*layers)
         mbd = [MinibatchDiscrimination(n_in, minibatch_kernels)] if minibatch_kernels else []
-        self.classifier = nn.Sequential(*mbd, GaussianNoise(hidden_noise),
-                                        WNLinear(n_in + minibatch_kernels, n_classes, train_scale=True))
+        self.classifier = nn.Sequential(
+            *mbd, GaussianNoise(hidden_noise), WNLinear(n_in + minibatch_kernels, n_classes, train_scale=True)
+        )
 
     def features(self, x):  # (B, C, H, W) -> (B, F): the last hidden layer
         return self.body(x)
@@ -198,8 +214,12 @@ class DCGANGenerator(Generator):
         self._set_reference(vbn_ref)
         n, side = _doublings(image_shape)
         ch = width * 2 ** (n - 1)
-        layers = [nn.Linear(z_dim, ch * side * side, bias=False), _g_norm(ch * side * side, vbn_ref), nn.ReLU(),
-                  nn.Unflatten(1, (ch, side, side))]
+        layers = [
+            nn.Linear(z_dim, ch * side * side, bias=False),
+            _g_norm(ch * side * side, vbn_ref),
+            nn.ReLU(),
+            nn.Unflatten(1, (ch, side, side)),
+        ]
         for _ in range(n - 1):
             norm = VirtualBatchNorm(ch // 2, vbn_ref) if vbn_ref else nn.BatchNorm2d(ch // 2)
             layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), norm, nn.ReLU()]
@@ -211,8 +231,9 @@ class DCGANGenerator(Generator):
 class DCGANDiscriminator(nn.Module):
     """Stride-2 convolutions with leaky ReLU (batch norm after the first); features are the flattened maps."""
 
-    def __init__(self, image_shape, n_classes: int, width: int = 64, input_noise: float = 0.0,
-                 minibatch_kernels: int = 0):
+    def __init__(
+        self, image_shape, n_classes: int, width: int = 64, input_noise: float = 0.0, minibatch_kernels: int = 0
+    ):
         super().__init__()
         n, side = _doublings(image_shape)
         layers = [GaussianNoise(input_noise), nn.Conv2d(image_shape[0], width, 4, 2, 1), nn.LeakyReLU(0.2)]
@@ -222,8 +243,11 @@ class DCGANDiscriminator(nn.Module):
             ch *= 2
         self.body = nn.Sequential(*layers, nn.Flatten())
         linear = nn.Linear(ch * side * side + minibatch_kernels, n_classes)
-        self.classifier = (nn.Sequential(MinibatchDiscrimination(ch * side * side, minibatch_kernels), linear)
-                           if minibatch_kernels else linear)
+        self.classifier = (
+            nn.Sequential(MinibatchDiscrimination(ch * side * side, minibatch_kernels), linear)
+            if minibatch_kernels
+            else linear
+        )
 
     def features(self, x):  # (B, C, H, W) -> (B, C' * s * s)
         return self.body(x)
@@ -236,21 +260,30 @@ class DCGANDiscriminator(nn.Module):
 
 
 def _mlp(m, image_shape, n_classes):
-    return (MLPGenerator(image_shape, m.z_dim, m.g_hidden, m.vbn_ref),
-            MLPDiscriminator(image_shape, n_classes, m.d_hidden, m.input_noise, m.hidden_noise, m.minibatch_kernels))
+    return (
+        MLPGenerator(image_shape, m.z_dim, m.g_hidden, m.vbn_ref),
+        MLPDiscriminator(image_shape, n_classes, m.d_hidden, m.input_noise, m.hidden_noise, m.minibatch_kernels),
+    )
 
 
 def _dcgan(m, image_shape, n_classes):
-    return (DCGANGenerator(image_shape, m.z_dim, m.width, m.vbn_ref),
-            DCGANDiscriminator(image_shape, n_classes, m.width, m.input_noise, m.minibatch_kernels))
+    return (
+        DCGANGenerator(image_shape, m.z_dim, m.width, m.vbn_ref),
+        DCGANDiscriminator(image_shape, n_classes, m.width, m.input_noise, m.minibatch_kernels),
+    )
 
 
-# name -> builder(model_config, image_shape, n_classes) -> (G, D); for unet (mode seg): (segmenter, adversary)
-MODELS = {"mlp": _mlp, "dcgan": _dcgan, "unet": build_unet}
+class Pair(NamedTuple):
+    build: Callable  # (model config, image shape, D's outputs) -> (G, D)
+    task: str  # "classify": an image generator and a discriminator; "segment": a segmenter and its adversary
 
 
-def build_models(model_cfg, image_shape, n_classes: int) -> tuple[nn.Module, nn.Module]:
-    """The (generator, discriminator) pair a ModelConfig names."""
+# name -> how to build the pair; for unet (mode seg) G is the segmenter and D the adversary
+MODELS = {"mlp": Pair(_mlp, "classify"), "dcgan": Pair(_dcgan, "classify"), "unet": Pair(build_unet, "segment")}
+
+
+def build_models(model_cfg, image_shape, n_outputs: int) -> tuple[nn.Module, nn.Module]:
+    """The (generator, discriminator) pair a ModelConfig names; D has `n_outputs` logits."""
     if model_cfg.name not in MODELS:
         raise ConfigError(f"unknown model '{model_cfg.name}'; choose one of {', '.join(MODELS)}")
-    return MODELS[model_cfg.name](model_cfg, tuple(image_shape), n_classes)
+    return MODELS[model_cfg.name].build(model_cfg, tuple(image_shape), n_outputs)

@@ -1,5 +1,6 @@
 """Pictures of a run: sample grids (numpy + Pillow), loss / accuracy curves and confusion matrices
 (matplotlib, imported only here and only when a plot is drawn)."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ def image_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2) -> np.
     for i, img in enumerate(images):
         r, col = divmod(i, nrow)
         top, left = pad + r * (h + pad), pad + col * (w + pad)
-        grid[:, top:top + h, left:left + w] = img
+        grid[:, top : top + h, left : left + w] = img
     return (np.clip(grid, 0, 1) * 255).round().astype(np.uint8).transpose(1, 2, 0)
 
 
@@ -39,8 +40,10 @@ def read_metrics(path: str | Path) -> list[dict]:
 
 def _pyplot():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -91,12 +94,12 @@ def plot_confusion(counts: np.ndarray, classes: list[str], out: str | Path) -> P
     k = len(classes)
     fig, ax = plt.subplots(figsize=(1 + 0.6 * k, 1 + 0.6 * k))
     ax.imshow(counts, cmap="Blues")
-    ax.set(xticks=range(k), yticks=range(k), xticklabels=classes, yticklabels=classes,
-           xlabel="predicted", ylabel="true")
+    ax.set(
+        xticks=range(k), yticks=range(k), xticklabels=classes, yticklabels=classes, xlabel="predicted", ylabel="true"
+    )
     plt.setp(ax.get_xticklabels(), rotation=45, ha="right")
     for (i, j), v in np.ndenumerate(counts):
-        ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
-                color="white" if v > counts.max() / 2 else "black")
+        ax.text(j, i, str(v), ha="center", va="center", fontsize=7, color="white" if v > counts.max() / 2 else "black")
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)
@@ -107,6 +110,7 @@ def plot_error_vs_time(curves: dict[str, list[tuple[float, float]]], out: str | 
     """Test error (%, log scale) against wall-clock minutes; `curves` maps a label to (minutes, accuracy) points."""
     plt = _pyplot()
     from matplotlib.ticker import FormatStrFormatter
+
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, points in curves.items():
         minutes, acc = zip(*points)
@@ -123,8 +127,9 @@ def plot_error_vs_time(curves: dict[str, list[tuple[float, float]]], out: str | 
     return Path(out)
 
 
-def plot_lines(curves: dict[str, list[tuple[float, float]]], out: str | Path, xlabel: str, ylabel: str,
-               title: str = "") -> Path:
+def plot_lines(
+    curves: dict[str, list[tuple[float, float]]], out: str | Path, xlabel: str, ylabel: str, title: str = ""
+) -> Path:
     """One line of (x, y) points per label."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -139,11 +144,19 @@ def plot_lines(curves: dict[str, list[tuple[float, float]]], out: str | Path, xl
     return Path(out)
 
 
-def plot_embedding(points: np.ndarray, labels: np.ndarray, class_names: list[str], out: str | Path,
-                   images: np.ndarray | None = None, size: int = 800, title: str = "") -> Path:
+def plot_embedding(
+    points: np.ndarray,
+    labels: np.ndarray,
+    class_names: list[str],
+    out: str | Path,
+    images: np.ndarray | None = None,
+    size: int = 800,
+    title: str = "",
+) -> Path:
     """A 2-D map (size x size pixels) of points coloured by label, with image thumbnails if given."""
     plt = _pyplot()
     from matplotlib.offsetbox import AnnotationBbox, OffsetImage
+
     fig, ax = plt.subplots(figsize=(size / 100, size / 100), dpi=100)
     scatter = ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", s=4, alpha=0.7)
     if images is not None:  # a thumbnail on every 20th point, so the map stays readable
@@ -166,7 +179,7 @@ def plot_score_histograms(scores: dict[str, tuple[np.ndarray, np.ndarray]], out:
     cols = min(len(scores), 4)
     rows = -(-len(scores) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
-    for ax in axes.flat[len(scores):]:
+    for ax in axes.flat[len(scores) :]:
         ax.axis("off")
     for ax, (name, (normal, anomalous)) in zip(axes.flat, scores.items()):
         bins = np.histogram_bin_edges(np.concatenate([normal, anomalous]), bins=50)

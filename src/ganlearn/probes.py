@@ -3,6 +3,7 @@
 Each loads the run's EMA discriminator and data set, computes D features for a split, and reports
 the same method on raw pixels and on PCA of pixels beside them.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,19 @@ from .data import load_dataset
 from .errors import GanlearnError
 from .evaluate import load_run, restore_models
 from .hardware import resolve_device
+from .modes import MODES
 from .plots import plot_embedding, plot_score_histograms
-from .unsupervised import (auroc, cluster_report, d_anomaly_scores, d_features, embed_2d, kmeans,
-                           knn_anomaly_scores, map_colours, pixel_baselines)
+from .predict import d_features
+from .unsupervised import (
+    auroc,
+    cluster_report,
+    d_anomaly_scores,
+    embed_2d,
+    kmeans,
+    knn_anomaly_scores,
+    map_colours,
+    pixel_baselines,
+)
 
 SPLITS = ("train", "test")
 
@@ -24,9 +35,12 @@ SPLITS = ("train", "test")
 def _load(run_dir, overrides, command: str):
     """(cfg, data, D) of a run whose D was trained as a GAN (not on labels alone)."""
     cfg, state = load_run(run_dir, overrides)
-    if cfg.train.mode not in ("gan", "ssl"):
-        raise GanlearnError(f"{run_dir} was trained in mode '{cfg.train.mode}', not as an image GAN; "
-                            f"`ganlearn {command}` needs a run of mode gan or ssl")
+    if not MODES[cfg.train.mode].gan_features:
+        raise GanlearnError(
+            f"{run_dir} was trained in mode '{cfg.train.mode}', not as an image GAN; "
+            f"`ganlearn {command}` needs a run of mode "
+            f"{' or '.join(name for name, mode in MODES.items() if mode.gan_features)}"
+        )
     _, D = restore_models(cfg, state, resolve_device(cfg.train.device))
     return cfg, load_dataset(cfg.data), D
 
@@ -57,15 +71,29 @@ def cluster_run(run_dir, k: int = 10, split: str = "test", n: int | None = None,
     x, y = _split(data, split, n)
     reps = {"D features": d_features(D, x), **pixel_baselines(x, seed=cfg.train.seed)(x)}
     assignments = {name: kmeans(r, k, cfg.train.seed) for name, r in reps.items()}
-    report = {"run": str(run_dir), "split": split, "n": len(x), "k": k,
-              "results": {name: cluster_report(y, a) for name, a in assignments.items()}}
+    report = {
+        "run": str(run_dir),
+        "split": split,
+        "n": len(x),
+        "k": k,
+        "results": {name: cluster_report(y, a) for name, a in assignments.items()},
+    }
     np.savez_compressed(Path(run_dir) / "clusters.npz", clusters=assignments["D features"], labels=y)
     (Path(run_dir) / "clusters.json").write_text(json.dumps(report, indent=1))
     return report
 
 
-def embed_run(run_dir, method: str = "pca", split: str = "test", n: int = 2000, out: str | None = None,
-              thumbnails: bool = False, size: int = 800, colour_by: str = "auto", overrides=()) -> Path:
+def embed_run(
+    run_dir,
+    method: str = "pca",
+    split: str = "test",
+    n: int = 2000,
+    out: str | None = None,
+    thumbnails: bool = False,
+    size: int = 800,
+    colour_by: str = "auto",
+    overrides=(),
+) -> Path:
     """A 2-D map (PNG, size x size pixels) of D features, coloured by label, or by k-means cluster
     (`colour_by` "cluster"; "auto" does so when the data has a single class, i.e. no labels)."""
     cfg, data, D = _load(run_dir, overrides, "embed")
@@ -74,8 +102,15 @@ def embed_run(run_dir, method: str = "pca", split: str = "test", n: int = 2000, 
     colours, names, what = map_colours(features, y, data.classes, colour_by, seed=cfg.train.seed)
     points = embed_2d(features, method, cfg.train.seed)
     out = Path(out or Path(run_dir) / f"embed_{method}.png")
-    return plot_embedding(points, colours, names, out, images=x if thumbnails else None, size=size,
-                          title=f"D features of {len(x)} {split} images, {method}, coloured by {what}")
+    return plot_embedding(
+        points,
+        colours,
+        names,
+        out,
+        images=x if thumbnails else None,
+        size=size,
+        title=f"D features of {len(x)} {split} images, {method}, coloured by {what}",
+    )
 
 
 def anomaly_run(run_dir, k: int = 5, n_normal: int = 10_000, overrides=()) -> dict:
@@ -84,8 +119,10 @@ def anomaly_run(run_dir, k: int = 5, n_normal: int = 10_000, overrides=()) -> di
     cfg, data, D = _load(run_dir, overrides, "anomaly")
     held_out = cfg.data.exclude_classes
     if not held_out:
-        raise GanlearnError(f"{run_dir} was trained on every class; for anomaly detection train on normal "
-                            f"data only, e.g. --set data.exclude_classes=[3]")
+        raise GanlearnError(
+            f"{run_dir} was trained on every class; for anomaly detection train on normal "
+            f"data only, e.g. --set data.exclude_classes=[3]"
+        )
     normal, _ = _split(data, "train", n_normal, cfg.train.seed)
     x, y = data.x_test, data.y_test
     is_anomaly = np.isin(y, held_out)
@@ -94,12 +131,20 @@ def anomaly_run(run_dir, k: int = 5, n_normal: int = 10_000, overrides=()) -> di
     test_reps = {"D features": d_features(D, x), **baselines(x)}
     scores = {"D output": d_anomaly_scores(D, x)}
     for metric, label in (("euclidean", ""), ("cosine", " cosine")):
-        scores |= {f"{k}-NN{label}, {name}": knn_anomaly_scores(normal_reps[name], test_reps[name], k, metric)
-                   for name in test_reps}
-    report = {"run": str(run_dir), "held_out": held_out, "n_test": len(x), "n_anomalies": int(is_anomaly.sum()),
-              "auroc": {name: auroc(is_anomaly, s) for name, s in scores.items()},
-              "histogram_png": str(Path(run_dir) / "anomaly_scores.png")}
-    plot_score_histograms({name: (s[~is_anomaly], s[is_anomaly]) for name, s in scores.items()},
-                          report["histogram_png"])
+        scores |= {
+            f"{k}-NN{label}, {name}": knn_anomaly_scores(normal_reps[name], test_reps[name], k, metric)
+            for name in test_reps
+        }
+    report = {
+        "run": str(run_dir),
+        "held_out": held_out,
+        "n_test": len(x),
+        "n_anomalies": int(is_anomaly.sum()),
+        "auroc": {name: auroc(is_anomaly, s) for name, s in scores.items()},
+        "histogram_png": str(Path(run_dir) / "anomaly_scores.png"),
+    }
+    plot_score_histograms(
+        {name: (s[~is_anomaly], s[is_anomaly]) for name, s in scores.items()}, report["histogram_png"]
+    )
     (Path(run_dir) / "anomaly.json").write_text(json.dumps(report, indent=1))
     return report

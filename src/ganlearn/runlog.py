@@ -1,5 +1,6 @@
 """The files of one run folder: config.yaml, metrics.jsonl, TensorBoard events (tb/), sample grids
 (samples/), curves.png and checkpoint.pt. A RunLog without a folder (the Python API) writes nothing."""
+
 from __future__ import annotations
 
 import json
@@ -41,13 +42,17 @@ class RunLog:
         config_mod.save(cfg, self.folder / "config.yaml")
         metrics = self.folder / METRICS
         if metrics.exists():
-            kept = [line for line in metrics.read_text().splitlines()
-                    if line.strip() and json.loads(line)["epoch"] <= completed_epochs]
+            kept = [
+                line
+                for line in metrics.read_text().splitlines()
+                if line.strip() and json.loads(line)["epoch"] <= completed_epochs
+            ]
             metrics.write_text("".join(line + "\n" for line in kept))
 
     def _writer(self):
         if self._tb is None:
             from torch.utils.tensorboard import SummaryWriter
+
             self._tb = SummaryWriter(str(self.folder / "tb"))
         return self._tb
 

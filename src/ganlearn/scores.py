@@ -6,10 +6,10 @@
 - coverage_kl: KL divergence of the predicted-class histogram to uniform; log K means one class only.
 The score of real test images against real training images is the floor a perfect generator reaches.
 """
+
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from .domain import features_and_probs
 from .metrics import class_coverage, feature_stats, frechet_distance, inception_score
@@ -19,20 +19,14 @@ def score_images(net, images: np.ndarray, reference: tuple[np.ndarray, np.ndarra
     """Scores of images (N, 1, 28, 28) against the (mean, covariance) of real features."""
     feats, probs = features_and_probs(net, images)
     hist, kl = class_coverage(probs.argmax(1), probs.shape[1])
-    return {"fid": frechet_distance(*feature_stats(feats), *reference), "inception_score": inception_score(probs),
-            "coverage_kl": kl, "class_histogram": hist.round(4).tolist()}
+    return {
+        "fid": frechet_distance(*feature_stats(feats), *reference),
+        "inception_score": inception_score(probs),
+        "coverage_kl": kl,
+        "class_histogram": hist.round(4).tolist(),
+    }
 
 
 def reference_stats(net, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mean, covariance) of the classifier features of real images."""
     return feature_stats(features_and_probs(net, images)[0])
-
-
-@torch.no_grad()
-def generate(G, n: int, seed: int, batch_size: int = 500) -> np.ndarray:
-    """n images from G in evaluation mode, from noise seeded by `seed`: (n, C, H, W) float32."""
-    G.eval()
-    device = next(G.parameters()).device
-    gen = torch.Generator(device).manual_seed(seed)
-    images = [G(G.sample_z(min(batch_size, n - i), generator=gen)).float().cpu() for i in range(0, n, batch_size)]
-    return torch.cat(images).numpy()

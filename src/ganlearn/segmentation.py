@@ -1,30 +1,41 @@
 """Evaluation of segmentation runs: predicted label maps, pixel accuracy and IoU, overlay pictures."""
+
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from .metrics import IGNORE, iou_per_class, segmentation_confusion
 
 # background black, then ten distinct colours (matplotlib's tab10), cycled for more classes
-PALETTE = np.array([(0, 0, 0), (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-                    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]) / 255.0
-
-
-@torch.no_grad()
-def predict_label_maps(segmenter: torch.nn.Module, x: torch.Tensor, batch_size: int) -> np.ndarray:
-    """(N, H, W) uint8 class of each pixel, the segmenter in evaluation mode."""
-    segmenter.eval()
-    return torch.cat([segmenter(x[i:i + batch_size]).argmax(1).to(torch.uint8).cpu()
-                      for i in range(0, len(x), batch_size)]).numpy()
+PALETTE = (
+    np.array(
+        [
+            (0, 0, 0),
+            (31, 119, 180),
+            (255, 127, 14),
+            (44, 160, 44),
+            (214, 39, 40),
+            (148, 103, 189),
+            (140, 86, 75),
+            (227, 119, 194),
+            (127, 127, 127),
+            (188, 189, 34),
+            (23, 190, 207),
+        ]
+    )
+    / 255.0
+)
 
 
 def segmentation_scores(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> dict:
     """Pixel accuracy, mean IoU over the classes present (in truth or prediction), and per-class IoU."""
     counts = segmentation_confusion(y_true, y_pred, len(classes))
     iou = iou_per_class(counts)
-    return {"pixel_acc": float(np.trace(counts) / max(counts.sum(), 1)), "miou": float(np.nanmean(iou)),
-            "iou": {name: (None if np.isnan(v) else float(v)) for name, v in zip(classes, iou)}}
+    return {
+        "pixel_acc": float(np.trace(counts) / max(counts.sum(), 1)),
+        "miou": float(np.nanmean(iou)),
+        "iou": {name: (None if np.isnan(v) else float(v)) for name, v in zip(classes, iou)},
+    }
 
 
 def colour_maps(label_maps: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 per-pixel class logits, and an adversary that tells ground-truth (image, label map) pairs from
 predicted ones. In the trainer they take the places of the generator and the discriminator.
 """
+
 from __future__ import annotations
 
 import torch
@@ -13,8 +14,14 @@ from .errors import ConfigError
 
 def _block(n_in: int, n_out: int) -> nn.Sequential:
     """Two 3x3 convolutions with batch norm and ReLU, at constant resolution."""
-    return nn.Sequential(nn.Conv2d(n_in, n_out, 3, padding=1, bias=False), nn.BatchNorm2d(n_out), nn.ReLU(),
-                         nn.Conv2d(n_out, n_out, 3, padding=1, bias=False), nn.BatchNorm2d(n_out), nn.ReLU())
+    return nn.Sequential(
+        nn.Conv2d(n_in, n_out, 3, padding=1, bias=False),
+        nn.BatchNorm2d(n_out),
+        nn.ReLU(),
+        nn.Conv2d(n_out, n_out, 3, padding=1, bias=False),
+        nn.BatchNorm2d(n_out),
+        nn.ReLU(),
+    )
 
 
 class UNet(nn.Module):
@@ -24,9 +31,9 @@ class UNet(nn.Module):
     def __init__(self, image_shape, n_classes: int, width: int = 16, depth: int = 3):
         super().__init__()
         c, h, w = image_shape
-        if h % 2 ** depth or w % 2 ** depth:
-            raise ConfigError(f"the unet model needs image sides divisible by {2 ** depth}, got {h}x{w}")
-        chans = [width * 2 ** i for i in range(depth + 1)]  # e.g. 16, 32, 64, 128
+        if h % 2**depth or w % 2**depth:
+            raise ConfigError(f"the unet model needs image sides divisible by {2**depth}, got {h}x{w}")
+        chans = [width * 2**i for i in range(depth + 1)]  # e.g. 16, 32, 64, 128
         self.down = nn.ModuleList(_block(n_in, n_out) for n_in, n_out in zip([c] + chans[:-2], chans[:-1]))
         self.bottom = _block(chans[-2], chans[-1])
         self.up = nn.ModuleList(nn.ConvTranspose2d(ch, ch // 2, 2, stride=2) for ch in reversed(chans[1:]))
@@ -54,8 +61,8 @@ class LabelMapAdversary(nn.Module):
         super().__init__()
         layers, ch = [], image_shape[0] + n_classes
         for i in range(depth):
-            layers += [nn.Conv2d(ch, width * 2 ** i, 3, stride=2, padding=1), nn.LeakyReLU(0.2)]
-            ch = width * 2 ** i
+            layers += [nn.Conv2d(ch, width * 2**i, 3, stride=2, padding=1), nn.LeakyReLU(0.2)]
+            ch = width * 2**i
         self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.classifier = nn.Linear(ch, 1)
 

@@ -1,18 +1,25 @@
 """One function per training step: d_step / g_step(G, D, batch, cfg) -> (loss, dict of statistics).
 
-Modes differ only here; the trainer, config, checkpoints and logging are shared. A step computes
-the loss of one network (D for d_step, G for g_step); `update` (in iteration.py) backpropagates it
-into that network alone and steps its optimizer.
+modes.py says which steps each mode takes. A step computes the loss of one network (D for a
+d_step, G for a g_step); `update` backpropagates it into that network alone and steps its optimizer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
 
-from .losses import (conditional_entropy, consistency_loss, discriminator_loss, encode_label_maps,
-                     feature_matching_loss, generator_loss, kplus1_unlabelled_loss, low_density_loss, manifold_loss,
-                     real_logit, segmentation_loss, supervised_loss)
+from .losses import (
+    discriminator_loss,
+    encode_label_maps,
+    feature_matching_loss,
+    generator_loss,
+    kplus1_unlabelled_loss,
+    real_logit,
+    segmentation_loss,
+    supervised_loss,
+)
 from .metrics import IGNORE
 from .techniques import batch_dependent
 
@@ -25,10 +32,6 @@ class Batch:
     x_unl2: torch.Tensor  # (B, C, H, W) another unlabelled batch for the G step (as in the reference)
     x_pseudo: torch.Tensor | None = None  # (B, C, H, W) pseudo-labelled images (self-training), if any
     y_pseudo: torch.Tensor | None = None  # (B,) their pseudo-labels
-    manifold_weight: float | None = None  # this step's weight of the manifold term (None: cfg's)
-    density: torch.nn.Module | None = None  # density.NeighbourDensity of real images, when the low-density term is on
-    teacher: torch.nn.Module | None = None  # the moving average of D, when the mean-teacher term is on ...
-    teacher_weight: float = 0.0  # ... and this step's (ramped-up) weight of that term
 
 
 class StepLoss(torch.nn.Module):
@@ -65,84 +68,31 @@ def d_logits(D, batches: list[torch.Tensor]) -> list[torch.Tensor]:
     return list(D(torch.cat(batches)).float().split([len(x) for x in batches]))
 
 
-def logits_in_mode(D, batches: list[torch.Tensor], noise: bool) -> list[torch.Tensor]:
-    """d_logits with D's noise layers on (train mode) or off (eval mode), D's mode restored after.
-    Off: two passes differ only by their inputs (the manifold term). On: the mean teacher draws
-    noise of its own, as the student does."""
-    was_training = D.training
-    D.train(noise)
-    try:
-        return d_logits(D, batches)
-    finally:
-        D.train(was_training)
-
-
 def _fake(G, n: int) -> torch.Tensor:
     with torch.no_grad():
         return G(G.sample_z(n))  # (B, C, H, W)
 
 
-def _fake_and_moved(G, n: int, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """G(z) and G(z + eps d) for n latent codes z and random unit directions d (the manifold term)."""
-    with torch.no_grad():
-        z = G.sample_z(n)  # (B, z_dim)
-        direction = torch.randn_like(z)
-        direction = direction / direction.norm(dim=1, keepdim=True)
-        return G(z), G(z + eps * direction)
-
-
 def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
-    """K+1 discriminator step on labelled, unlabelled and generated examples (and pseudo-labelled ones
-    when self-training has selected some). The mean-teacher term pulls D's class distribution on the
-    unlabelled images towards its moving average's (`batch.teacher`, weighted by `batch.teacher_weight`,
-    which `train_iteration` ramps up). The manifold term compares noiseless passes of D over G(z)
-    and G(z + eps d): with D's noise on, the difference of two passes would be mostly that noise. Its
-    weight is `batch.manifold_weight` where set (`train_iteration` sets 0 after `manifold_until`)."""
-    inputs = {"lab": batch.x_lab, "unl": batch.x_unl}
-    manifold_weight = cfg.manifold_weight if batch.manifold_weight is None else batch.manifold_weight
-    if manifold_weight:
-        inputs["fake"], x_moved = _fake_and_moved(G, len(batch.x_unl), cfg.manifold_eps)
-    else:
-        inputs["fake"] = _fake(G, len(batch.x_unl))
+    """K+1 discriminator step on labelled, unlabelled and generated examples, and on pseudo-labelled
+    ones when self-training has selected some."""
+    inputs = {"lab": batch.x_lab, "unl": batch.x_unl, "fake": _fake(G, len(batch.x_unl))}
     if batch.x_pseudo is not None:
         inputs["pseudo"] = batch.x_pseudo
     logits = dict(zip(inputs, d_logits(D, list(inputs.values()))))
     loss_lab = supervised_loss(logits["lab"], batch.y_lab)
     loss_unl = kplus1_unlabelled_loss(logits["unl"], logits["fake"], cfg.real_label)
     loss = loss_lab + cfg.unlabelled_weight * loss_unl
-    stats = {"loss_lab": loss_lab.detach(), "loss_unl": loss_unl.detach(),
-             "train_acc": (logits["lab"].argmax(1) == batch.y_lab).float().mean()}
-    if cfg.entropy_weight:
-        entropy = conditional_entropy(logits["unl"])
-        loss = loss + cfg.entropy_weight * entropy
-        stats["entropy_unl"] = entropy.detach()
-    if manifold_weight:
-        manifold = manifold_loss(*logits_in_mode(D, [inputs["fake"], x_moved], noise=False))
-        loss = loss + manifold_weight * manifold
-        stats["manifold"] = manifold.detach()
-    if batch.teacher_weight:
-        with torch.no_grad():
-            logits_teacher, = logits_in_mode(batch.teacher, [batch.x_unl], noise=True)
-        consistency = consistency_loss(logits["unl"], logits_teacher)
-        loss = loss + batch.teacher_weight * consistency
-        stats["consistency"] = consistency.detach()
+    stats = {
+        "loss_lab": loss_lab.detach(),
+        "loss_unl": loss_unl.detach(),
+        "train_acc": (logits["lab"].argmax(1) == batch.y_lab).float().mean(),
+    }
     if "pseudo" in logits:
         loss_pseudo = supervised_loss(logits["pseudo"], batch.y_pseudo)
         loss = loss + cfg.pseudo_label_weight * loss_pseudo
         stats["loss_pseudo"] = loss_pseudo.detach()
     return loss, stats
-
-
-def _plus_low_density(loss_gen, x_fake, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
-    """A generator's loss plus `low_density_weight` times Bad GAN's penalty on its images x_fake,
-    where that term is on (batch.density set), and the step's statistics."""
-    stats = {"loss_gen": loss_gen.detach()}
-    if batch.density is None:
-        return loss_gen, stats
-    log_density = batch.density.log_density(x_fake)  # (B,)
-    penalty = low_density_loss(log_density, batch.density.threshold)
-    stats |= {"low_density": penalty.detach(), "dense_fake": (log_density > batch.density.threshold).float().mean()}
-    return loss_gen + cfg.low_density_weight * penalty, stats
 
 
 def feature_matching_g_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
@@ -152,13 +102,15 @@ def feature_matching_g_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict
     features_fake = D.features(x_fake).float()  # (B, F)
     with torch.no_grad():
         features_real = D.features(batch.x_unl2).float()
-    return _plus_low_density(feature_matching_loss(features_real, features_fake), x_fake, batch, cfg)
+    loss_gen = feature_matching_loss(features_real, features_fake)
+    return loss_gen, {"loss_gen": loss_gen.detach()}
 
 
 def nonsaturating_g_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     """Generator step on -log D(G(z)) (Goodfellow et al. 2014), D's real logit being lse of its logits."""
     x_fake = G(G.sample_z(len(batch.x_unl2)))  # (B, C, H, W)
-    return _plus_low_density(generator_loss(real_logit(D(x_fake).float())), x_fake, batch, cfg)
+    loss_gen = generator_loss(real_logit(D(x_fake).float()))
+    return loss_gen, {"loss_gen": loss_gen.detach()}
 
 
 def gan_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
@@ -166,8 +118,11 @@ def gan_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     logits_real, logits_fake = d_logits(D, [batch.x_unl, _fake(G, len(batch.x_unl))])
     logit_real, logit_fake = real_logit(logits_real), real_logit(logits_fake)
     loss_d = discriminator_loss(logit_real, logit_fake, cfg.real_label)
-    return loss_d, {"loss_d": loss_d.detach(), "d_real": torch.sigmoid(logit_real).mean().detach(),
-                    "d_fake": torch.sigmoid(logit_fake).mean().detach()}
+    return loss_d, {
+        "loss_d": loss_d.detach(),
+        "d_real": torch.sigmoid(logit_real).mean().detach(),
+        "d_fake": torch.sigmoid(logit_fake).mean().detach(),
+    }
 
 
 def supervised_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
@@ -180,7 +135,7 @@ def supervised_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
 def seg_adversary_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     """Mode seg, G the segmenter and D the adversary (Luc et al. 2016): ground-truth (image, encoded label
     map) pairs against (image, segmenter softmax) pairs, on the unlabelled stream when
-    `train.adv_unlabelled`. Not run when `train.adv_weight` is 0 (plain cross-entropy): see steps_for."""
+    `train.adv_unlabelled`. Not run when `train.adv_weight` is 0 (plain cross-entropy): see modes.steps_for."""
     with torch.no_grad():
         probs_lab = G(batch.x_lab).float().softmax(1)  # (B, K, H, W)
         x_fake = batch.x_unl if cfg.adv_unlabelled else batch.x_lab
@@ -188,8 +143,11 @@ def seg_adversary_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     real = torch.cat([batch.x_lab, encode_label_maps(batch.y_lab, probs_lab, cfg.label_map_tau)], 1)
     logit_real, logit_fake = (logit.squeeze(1) for logit in d_logits(D, [real, torch.cat([x_fake, probs_fake], 1)]))
     loss_d = discriminator_loss(logit_real, logit_fake, cfg.real_label)
-    return loss_d, {"loss_d": loss_d.detach(), "d_real": torch.sigmoid(logit_real).mean().detach(),
-                    "d_fake": torch.sigmoid(logit_fake).mean().detach()}
+    return loss_d, {
+        "loss_d": loss_d.detach(),
+        "d_real": torch.sigmoid(logit_real).mean().detach(),
+        "d_fake": torch.sigmoid(logit_fake).mean().detach(),
+    }
 
 
 def segmenter_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
@@ -198,28 +156,16 @@ def segmenter_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     x_more = [batch.x_unl2] if cfg.adv_weight and cfg.adv_unlabelled else []
     x = torch.cat([batch.x_lab, *x_more])
     logits = G(x).float()  # (B, K, H, W)
-    logits_lab = logits[:len(batch.x_lab)]
+    logits_lab = logits[: len(batch.x_lab)]
     loss_seg = segmentation_loss(logits_lab, batch.y_lab)
     valid = batch.y_lab != IGNORE
-    stats = {"loss_seg": loss_seg.detach(),
-             "train_pixel_acc": (logits_lab.argmax(1) == batch.y_lab)[valid].float().mean().detach()}
+    stats = {
+        "loss_seg": loss_seg.detach(),
+        "train_pixel_acc": (logits_lab.argmax(1) == batch.y_lab)[valid].float().mean().detach(),
+    }
     loss = loss_seg
     if cfg.adv_weight:
         loss_adv = generator_loss(D(torch.cat([x, logits.softmax(1)], 1)).float().squeeze(1))
         loss = loss + cfg.adv_weight * loss_adv
         stats["loss_adv"] = loss_adv.detach()
     return loss, stats
-
-
-D_STEPS = {"ssl": ssl_d_step, "gan": gan_d_step, "supervised": supervised_d_step, "seg": seg_adversary_step}
-G_STEPS = {"feature_matching": feature_matching_g_step, "nonsaturating": nonsaturating_g_step,
-           "segmentation": segmenter_step}
-DEFAULT_G_LOSS = {"ssl": "feature_matching", "gan": "nonsaturating", "supervised": None, "seg": "segmentation"}
-
-
-def steps_for(cfg):
-    """(d_step or None, g_step or None) for a TrainConfig; `g_loss: auto` is the mode's usual generator
-    loss. Mode seg with adv_weight 0 trains the segmenter (G) alone."""
-    g_loss = DEFAULT_G_LOSS[cfg.mode] if cfg.g_loss == "auto" or cfg.mode == "supervised" else cfg.g_loss
-    d_step = None if cfg.mode == "seg" and cfg.adv_weight == 0 else D_STEPS[cfg.mode]
-    return d_step, G_STEPS.get(g_loss)

@@ -2,6 +2,7 @@
 layers and penalties. Each is off by default; the config turns it on. Feature matching and
 one-sided label smoothing are losses (losses.py); the rest live here.
 """
+
 from __future__ import annotations
 
 import torch
@@ -49,7 +50,7 @@ class VirtualBatchNorm(nn.Module):
         if len(x) <= self.n_ref:
             raise ValueError(f"virtual batch norm needs the {self.n_ref} reference rows first, got {len(x)} rows")
         dims = [0] + list(range(2, x.dim()))  # statistics per channel
-        ref, new = x[: self.n_ref], x[self.n_ref:]
+        ref, new = x[: self.n_ref], x[self.n_ref :]
         ref_mean, ref_sq = ref.mean(dims, keepdim=True), ref.square().mean(dims, keepdim=True)
         ref_out = (ref - ref_mean) * torch.rsqrt((ref_sq - ref_mean.square()).clamp_min(0) + self.eps)
         own = list(range(2, x.dim()))  # each example's own statistics (itself, for (B, C) inputs)
@@ -73,8 +74,7 @@ class HistoricalAverage(nn.Module):
     def __init__(self, net: nn.Module):
         super().__init__()
         self.register_buffer("count", torch.zeros((), dtype=torch.long))
-        self.means = nn.ParameterList([nn.Parameter(p.detach().clone(), requires_grad=False)
-                                       for p in net.parameters()])
+        self.means = nn.ParameterList([nn.Parameter(p.detach().clone(), requires_grad=False) for p in net.parameters()])
 
     def penalty(self, net: nn.Module) -> torch.Tensor:
         return sum((p - m).square().sum() for p, m in zip(net.parameters(), self.means))

@@ -3,6 +3,7 @@
 Every function takes arrays, so it works on discriminator features (`D.features(x)`), raw pixels
 or anything else; `pixel_baselines` gives the two baselines every report carries (pixels, PCA of pixels).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,18 +16,9 @@ from sklearn.neighbors import NearestNeighbors
 
 from .errors import ConfigError
 from .losses import real_logit
-from .monitor import predict_logits
+from .predict import predict_logits
 
 EMBED_METHODS = ("pca", "tsne", "umap")
-
-
-@torch.no_grad()
-def d_features(D: torch.nn.Module, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """(N, F) discriminator features of images (N, C, H, W), in evaluation mode."""
-    D.eval()
-    device = next(D.parameters()).device
-    out = [D.features(torch.as_tensor(x[i:i + batch_size]).to(device)).float().cpu() for i in range(0, len(x), batch_size)]
-    return torch.cat(out).numpy()
 
 
 @torch.no_grad()
@@ -45,6 +37,7 @@ def pixel_baselines(fit_pixels: np.ndarray, n_components: int = 50, seed: int = 
     def baselines(images: np.ndarray) -> dict[str, np.ndarray]:
         flat = images.reshape(len(images), -1)
         return {"pixels": flat, f"pca{pca.n_components_} of pixels": pca.transform(flat)}
+
     return baselines
 
 
@@ -69,13 +62,22 @@ def cluster_report(y_true: np.ndarray | None, y_pred: np.ndarray) -> dict:
     """NMI, ARI and Hungarian cluster accuracy when labels exist; the cluster sizes always."""
     report = {"cluster_sizes": np.bincount(y_pred).tolist()}
     if y_true is not None:
-        report |= {"nmi": float(normalized_mutual_info_score(y_true, y_pred)),
-                   "ari": float(adjusted_rand_score(y_true, y_pred)), "acc": cluster_accuracy(y_true, y_pred)}
+        report |= {
+            "nmi": float(normalized_mutual_info_score(y_true, y_pred)),
+            "ari": float(adjusted_rand_score(y_true, y_pred)),
+            "acc": cluster_accuracy(y_true, y_pred),
+        }
     return report
 
 
-def map_colours(features: np.ndarray, labels: np.ndarray, class_names: list[str], colour_by: str = "auto",
-                k: int = 10, seed: int = 0) -> tuple[np.ndarray, list[str], str]:
+def map_colours(
+    features: np.ndarray,
+    labels: np.ndarray,
+    class_names: list[str],
+    colour_by: str = "auto",
+    k: int = 10,
+    seed: int = 0,
+) -> tuple[np.ndarray, list[str], str]:
     """(colour ids, their names, what they are) for a 2-D map: the labels, or k-means clusters of the
     features. "auto" takes clusters when the labels carry no information (one class only)."""
     if colour_by not in ("auto", "label", "cluster"):
@@ -92,7 +94,10 @@ def embed_2d(x: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
         return PCA(2, random_state=seed).fit_transform(x)
     if method == "tsne":
         from sklearn.manifold import TSNE
-        return TSNE(2, init="pca", random_state=seed).fit_transform(PCA(min(50, *x.shape), random_state=seed).fit_transform(x))
+
+        return TSNE(2, init="pca", random_state=seed).fit_transform(
+            PCA(min(50, *x.shape), random_state=seed).fit_transform(x)
+        )
     if method == "umap":
         try:
             import umap

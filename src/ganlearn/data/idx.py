@@ -3,6 +3,7 @@
 Header: two zero bytes, a type code, the number of dimensions, then one big-endian uint32 per
 dimension. Files may be gzip-compressed. Every malformed file is a DataError naming the problem.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from ..errors import DataError
 
 DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 MAX_BYTES = 1 << 33  # 8 GiB: a header claiming more is refused before anything is allocated
@@ -29,8 +30,9 @@ def _read_exact(f, nbytes: int, path: Path) -> bytes:
     while remaining > 0:
         chunk = f.read(min(CHUNK, remaining))
         if not chunk:
-            raise DataError(f"{path}: truncated IDX file: header promises {nbytes} bytes of data, "
-                            f"file has {nbytes - remaining}")
+            raise DataError(
+                f"{path}: truncated IDX file: header promises {nbytes} bytes of data, file has {nbytes - remaining}"
+            )
         chunks.append(chunk)
         remaining -= len(chunk)
     if f.read(1):

@@ -10,6 +10,7 @@ where its intensity exceeds OBJECT_THRESHOLD the canvas takes its pixels and the
 elsewhere in its box the brighter pixel stays. Generated from a seed, so the same seed gives the same
 canvases on every machine; training canvases use training objects only, test canvases test objects only.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,10 +20,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import Dataset, Split, as_images, load_mnist
-from .errors import DataError
-from .imagefiles import image_files, read_image, read_label_map
-from .metrics import IGNORE
+from ..errors import DataError
+from ..metrics import IGNORE
+from .arrays import Dataset, as_images
+from .files import image_files, read_image, read_label_map
+from .mnist import load_mnist
 
 OBJECT_THRESHOLD = 0.2  # an object pixel brighter than this is labelled with the object's class
 SCALES = (0.75, 1.5)  # range of an object's side, relative to its 28-pixel source
@@ -31,6 +33,7 @@ SCALES = (0.75, 1.5)  # range of an object's side, relative to its 28-pixel sour
 @dataclass
 class PastedObject:
     """Where one source image went on a canvas (for tests and inspection)."""
+
     source: int  # index in the source split
     label: int  # class in the label map (source class + 1)
     top: int
@@ -41,20 +44,25 @@ class PastedObject:
 def resize_object(image: np.ndarray, side: int) -> np.ndarray:
     """(h, w) in [0, 1] -> (side, side), bilinear with antialiasing."""
     x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None, None]
-    return F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False)[0, 0].clamp_(0, 1).numpy()
+    return (
+        F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False)[0, 0]
+        .clamp_(0, 1)
+        .numpy()
+    )
 
 
 def paste(canvas: np.ndarray, label_map: np.ndarray, obj: np.ndarray, label: int, top: int, left: int) -> None:
     """Paste `obj` (s, s) on `canvas` (H, W) and its class on `label_map` (H, W), in place."""
     s = obj.shape[0]
-    window, labels = canvas[top:top + s, left:left + s], label_map[top:top + s, left:left + s]
+    window, labels = canvas[top : top + s, left : left + s], label_map[top : top + s, left : left + s]
     mask = obj > OBJECT_THRESHOLD
     window[...] = np.where(mask, obj, np.maximum(window, obj))
     labels[mask] = label
 
 
-def make_canvases(x: np.ndarray, y: np.ndarray, n: int, size: int = 64, max_objects: int = 4,
-                  seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[list[PastedObject]]]:
+def make_canvases(
+    x: np.ndarray, y: np.ndarray, n: int, size: int = 64, max_objects: int = 4, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, list[list[PastedObject]]]:
     """`n` canvases from source images x (N, 1, 28, 28) with classes y (N,): images (n, 1, size, size)
     float32, label maps (n, size, size) uint8 (0 = background, class + 1 for objects), and what was pasted."""
     largest = int(round(x.shape[-1] * SCALES[1]))
@@ -75,15 +83,19 @@ def make_canvases(x: np.ndarray, y: np.ndarray, n: int, size: int = 64, max_obje
     return images, maps, pasted
 
 
-def load_canvases(cfg) -> Dataset:
-    """The `mnist-seg` / `fashion-seg` data set a DataConfig names."""
-    source = load_mnist(cfg.dataset.removesuffix("-seg"), cfg.data_dir, cfg.download)
+def load_canvases(cfg, objects: str) -> Dataset:
+    """Canvases of `objects` ("mnist" or "fashion") images, as a DataConfig's canvas keys ask."""
+    source = load_mnist(objects, cfg.data_dir, cfg.download)
     if source.x_train.shape[1] != 1:
         raise DataError("canvases are built from single-channel images")
     common = dict(size=cfg.canvas_size, max_objects=cfg.max_objects)
-    x_train, y_train, _ = make_canvases(source.x_train, source.y_train, cfg.train_canvases, seed=cfg.canvas_seed, **common)
+    x_train, y_train, _ = make_canvases(
+        source.x_train, source.y_train, cfg.train_canvases, seed=cfg.canvas_seed, **common
+    )
     # a different seed for the test canvases, from test objects only
-    x_test, y_test, _ = make_canvases(source.x_test, source.y_test, cfg.test_canvases, seed=cfg.canvas_seed + 1, **common)
+    x_test, y_test, _ = make_canvases(
+        source.x_test, source.y_test, cfg.test_canvases, seed=cfg.canvas_seed + 1, **common
+    )
     return Dataset(cfg.dataset, x_train, y_train, x_test, y_test, ["background"] + source.classes)
 
 
@@ -103,8 +115,10 @@ def read_pairs(folder: Path) -> tuple[np.ndarray, np.ndarray]:
             raise DataError(f"{f}: no label map {label_file}")
         image, label_map = read_image(f), read_label_map(label_file)
         if image.shape[:2] != label_map.shape:
-            raise DataError(f"{f.name}: image is {image.shape[1]}x{image.shape[0]} but its label map is "
-                            f"{label_map.shape[1]}x{label_map.shape[0]}")
+            raise DataError(
+                f"{f.name}: image is {image.shape[1]}x{image.shape[0]} but its label map is "
+                f"{label_map.shape[1]}x{label_map.shape[0]}"
+            )
         if images and image.shape != images[0].shape:
             raise DataError(f"{f.name}: size {image.shape} differs from {files[0].name}'s {images[0].shape}")
         images.append(image)
@@ -112,8 +126,9 @@ def read_pairs(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     maps = np.stack(maps)
     bad = ~(((maps >= 0) & (maps <= IGNORE - 2)) | (maps == IGNORE))  # classes 0..253, or the ignore value
     if bad.any():
-        raise DataError(f"{folder}: label values must be class numbers 0..{IGNORE - 2} or {IGNORE} (ignore); "
-                        f"found {maps[bad][0]}")
+        raise DataError(
+            f"{folder}: label values must be class numbers 0..{IGNORE - 2} or {IGNORE} (ignore); found {maps[bad][0]}"
+        )
     return as_images(np.stack(images), f"{folder} images"), maps.astype(np.uint8)
 
 
@@ -134,10 +149,3 @@ def load_seg_folder(path: str) -> Dataset:
     if n_classes < 2:
         raise DataError(f"{root}: the label maps hold background only (need at least one object class)")
     return Dataset(root.name, x_train, y_train, x_test, y_test, ["background"] + [str(c) for c in range(1, n_classes)])
-
-
-def canvas_split(n: int, label_rate: float, seed: int):
-    """Which canvases keep their label maps: a seeded random `label_rate` of them (at least one)."""
-    order = np.random.default_rng(seed).permutation(n)
-    n_lab = max(1, int(round(label_rate * n)))
-    return Split(np.sort(order[:n_lab]), np.sort(order[n_lab:]), np.arange(0))

@@ -1,0 +1,69 @@
+"""Data sets: a registry of loaders that each return a `Dataset` of in-memory arrays, and the split
+of a training set into labelled, unlabelled and validation images (split.py).
+
+Adding a data set is one entry in DATASETS; `data.dataset` in a config names one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import DataError
+from .arrays import Dataset, as_images, check_labels, holdout, load_digits, make_dataset
+from .files import load_image_folder, load_npz
+from .mnist import find_mnist_folder, load_mnist
+from .segmentation import load_canvases, load_seg_folder
+from .split import Split, labelled_split
+
+
+@dataclass(frozen=True)
+class Source:
+    load: Callable[..., Dataset]  # DataConfig -> Dataset
+    task: str  # "classify": images with class labels; "segment": images with label maps
+    needs_path: bool = False  # reads the user's data.path
+
+
+DATASETS = {
+    "mnist": Source(lambda d: load_mnist("mnist", d.data_dir, d.download), "classify"),
+    "fashion": Source(lambda d: load_mnist("fashion", d.data_dir, d.download), "classify"),
+    "digits": Source(lambda d: load_digits(), "classify"),
+    "npz": Source(lambda d: load_npz(d.path), "classify", needs_path=True),
+    "folder": Source(lambda d: load_image_folder(d.path), "classify", needs_path=True),
+    "mnist-seg": Source(lambda d: load_canvases(d, "mnist"), "segment"),
+    "fashion-seg": Source(lambda d: load_canvases(d, "fashion"), "segment"),
+    "seg-folder": Source(lambda d: load_seg_folder(d.path), "segment", needs_path=True),
+}
+
+
+def load_dataset(cfg) -> Dataset:
+    """The data set a DataConfig names, without `exclude_classes` in its training split."""
+    data = DATASETS[cfg.dataset].load(cfg)
+    if not cfg.exclude_classes:
+        return data
+    bad = [c for c in cfg.exclude_classes if not 0 <= c < data.n_classes]
+    if bad:
+        raise DataError(f"data.exclude_classes {bad} are not classes of {data.name} (0..{data.n_classes - 1})")
+    keep = ~np.isin(data.y_train, cfg.exclude_classes)
+    return Dataset(data.name, data.x_train[keep], data.y_train[keep], data.x_test, data.y_test, data.classes)
+
+
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "Source",
+    "Split",
+    "as_images",
+    "check_labels",
+    "find_mnist_folder",
+    "holdout",
+    "labelled_split",
+    "load_dataset",
+    "load_digits",
+    "load_image_folder",
+    "load_mnist",
+    "load_npz",
+    "make_dataset",
+]

@@ -1,0 +1,95 @@
+"""Which training images are labelled, unlabelled or held out for validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import DataError
+
+
+@dataclass
+class Split:
+    """Indices into the training set: labelled, unlabelled (the rest) and validation, all disjoint."""
+
+    labelled: np.ndarray
+    unlabelled: np.ndarray
+    val: np.ndarray
+
+    @property
+    def stream(self) -> np.ndarray:
+        """The unlabelled stream that D's real term and G's target draw from: every training image
+        outside validation, the labelled ones too (as in the reference code). Sorted."""
+        return np.sort(np.concatenate([self.labelled, self.unlabelled]))
+
+
+def labelled_split(
+    y: np.ndarray,
+    n_classes: int,
+    labels_per_class: int | None = None,
+    label_rate: float | None = None,
+    val_per_class: int = 0,
+    seed: int = 0,
+    method: str = "ganlearn",
+) -> Split:
+    """A balanced, seeded labelled split: `labels_per_class` examples of each class, or
+    `label_rate` of each class (at least one). The test set is never an input here.
+    method "ganlearn" shuffles each class with numpy's default_rng(seed); "improved-gan" draws the
+    split the reference code does (RandomState(seed).permutation of the whole training set, then
+    each class's first examples in that order), so its seed_data=1 is split_seed=1 here."""
+    rng = np.random.default_rng(seed)
+    order = np.random.RandomState(seed).permutation(len(y)) if method == "improved-gan" else None
+    labelled, val = [], []
+    for c in range(n_classes):
+        members = rng.permutation(np.flatnonzero(y == c)) if order is None else order[y[order] == c]
+        n = labels_per_class if label_rate is None else max(1, int(round(label_rate * len(members))))
+        if n + val_per_class > len(members):
+            raise DataError(
+                f"asked for {n} labelled + {val_per_class} validation examples of class {c}, "
+                f"but the training set has only {len(members)}"
+            )
+        labelled.append(members[:n])
+        val.append(members[n : n + val_per_class])
+    labelled, val = np.sort(np.concatenate(labelled)), np.sort(np.concatenate(val))
+    unlabelled = np.setdiff1d(np.arange(len(y)), np.concatenate([labelled, val]))
+    return Split(labelled, unlabelled, val)
+
+
+def canvas_split(n: int, label_rate: float, seed: int) -> Split:
+    """Which canvases keep their label maps: a seeded random `label_rate` of them (at least one)."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_lab = max(1, int(round(label_rate * n)))
+    return Split(np.sort(order[:n_lab]), np.sort(order[n_lab:]), np.arange(0))
+
+
+# The split each mode makes, from a Config and its Dataset (modes.py names one per mode). Seeded by
+# data.split_seed, else train.seed, so one labelled split can be trained with several seeds.
+
+
+def _seed(cfg) -> int:
+    return cfg.train.seed if cfg.data.split_seed is None else cfg.data.split_seed
+
+
+def class_split(cfg, data) -> Split:
+    """`data.labels_per_class` (or `data.label_rate`) labelled images of each class, `data.val_per_class` held out."""
+    d = cfg.data
+    return labelled_split(
+        data.y_train,
+        data.n_classes,
+        d.labels_per_class,
+        d.label_rate,
+        d.val_per_class,
+        seed=_seed(cfg),
+        method=d.split_method,
+    )
+
+
+def no_labels(cfg, data) -> Split:
+    """Every training image unlabelled: no label is used."""
+    return Split(np.arange(0), np.arange(len(data.y_train)), np.arange(0))
+
+
+def label_map_split(cfg, data) -> Split:
+    """A random `data.label_rate` of the images keep their label maps."""
+    return canvas_split(len(data.y_train), cfg.data.label_rate, seed=_seed(cfg))

@@ -1,0 +1,394 @@
+"""The training loop shared by every mode: build, then epochs of iterations, each a D step, an update
+of D's moving average and a G step; after each epoch evaluate, log and checkpoint.
+
+An epoch is `iters_per_epoch` iterations (default: one pass over the unlabelled stream); the labelled
+images are tiled to its length. Batch orders come from a generator seeded by (seed, epoch), and the
+global RNG state is checkpointed with the weights (evaluation draws from a fork of it), so a run
+resumed mid-epoch continues exactly where it stopped. A non-finite loss restarts from the last
+checkpointed state with half the learning rate.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from . import distributed
+from .augment import random_shift
+from .checkpoint import check_same_config, load_checkpoint, save_checkpoint
+from .config import Config
+from .data import Dataset, Split, load_dataset
+from .errors import ConfigError, NonFiniteLoss, TrainingError
+from .hardware import autocast, fork_rng, keep_freed_memory, resolve_device, resolve_precision
+from .modes import MODES, steps_for
+from .monitor import describe, epoch_pictures, evaluate_epoch
+from .nets import build_models, data_dependent_init
+from .predict import predict_probs
+from .runlog import RunLog, new_run_dir
+from .steps import Batch, StepLoss, update
+from .techniques import HistoricalAverage
+
+INIT_EXAMPLES = 500  # unlabelled images for the data-dependent initialisation of D, as in the reference
+
+
+def _no_indices() -> torch.Tensor:
+    return torch.empty(0, dtype=torch.long)
+
+
+@dataclass
+class Training:
+    """Everything a run holds; `state()` / `load_state()` are its checkpoint."""
+
+    cfg: Config
+    data: Dataset
+    split: Split
+    device: torch.device
+    G: torch.nn.Module
+    D: torch.nn.Module
+    D_ema: torch.nn.Module  # exponential moving average of D: what evaluation and prediction use
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    x_train: torch.Tensor  # (N, C, H, W) on the device
+    y_train: torch.Tensor  # (N,)
+    unlabelled: torch.Tensor  # (M,) indices of the unlabelled stream: split.stream
+    steps: tuple  # (D step, G step): steps.StepLoss modules (under DDP with torchrun), or None
+    compute_dtype: torch.dtype = torch.float32  # autocast dtype of the training steps
+    history: torch.nn.ModuleDict | None = None  # historical averages of G and D, when that penalty is on
+    scorer: tuple | None = None  # (domain classifier, test-set feature stats), loaded at the first evaluation
+    pseudo_idx: torch.Tensor = field(default_factory=_no_indices)  # self-training: pseudo-labelled training images
+    pseudo_y: torch.Tensor = field(default_factory=_no_indices)  # ... and their pseudo-labels
+    lr_scale: float = 1.0  # halved at each restart after a non-finite loss
+    restarts: int = 0  # restarts after non-finite losses so far
+    good_state: dict | None = None  # a copy of the last checkpointed state, to restart from
+    epoch: int = 0  # completed epochs
+    iteration: int = 0  # iterations done in the current epoch
+    step: int = 0  # iterations done in all
+    elapsed: float = 0.0  # training seconds, across resumptions
+
+    @property
+    def iters_per_epoch(self) -> int:
+        t = self.cfg.train
+        return t.iters_per_epoch or max(1, len(self.unlabelled) // t.batch_size)
+
+    def state(self) -> dict:
+        return {
+            "config": self.cfg.to_dict(),
+            "classes": self.data.classes,
+            "image_shape": list(self.data.image_shape),
+            "epoch": self.epoch,
+            "iteration": self.iteration,
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "lr_scale": self.lr_scale,
+            "restarts": self.restarts,
+            "threads": torch.get_num_threads(),
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "D_ema": self.D_ema.state_dict(),
+            "history": self.history.state_dict() if self.history is not None else {},
+            "pseudo_idx": self.pseudo_idx,
+            "pseudo_y": self.pseudo_y,
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "rng_cpu": torch.get_rng_state(),
+            "rng_ranks": distributed.gather_rng_states(),
+            "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+        }
+
+    def load_state(self, state: dict) -> None:
+        for name in ("G", "D", "D_ema", "opt_g", "opt_d"):
+            getattr(self, name).load_state_dict(state[name])
+        if self.history is not None:
+            self.history.load_state_dict(state["history"])
+        self.epoch, self.iteration, self.step = state["epoch"], state["iteration"], state["step"]
+        if "pseudo_idx" in state:  # checkpoints from before self-training existed have none
+            self.pseudo_idx, self.pseudo_y = state["pseudo_idx"].to(self.device), state["pseudo_y"].to(self.device)
+        self.elapsed = state["elapsed"]
+        self.lr_scale, self.restarts = state.get("lr_scale", 1.0), state.get("restarts", 0)  # older checkpoints: none
+        rank, size = distributed.world()
+        ranks = state.get("rng_ranks", [])  # every rank's generator (older checkpoints: rank 0's only)
+        torch.set_rng_state(ranks[rank] if len(ranks) == size else state["rng_cpu"])
+        if rank and len(ranks) != size:  # resumed with another number of processes: fresh streams
+            torch.manual_seed(self.cfg.train.seed + 7919 * rank + self.step)
+        if self.device.type == "cuda" and state["rng_cuda"]:
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+
+
+def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
+    """Seed, split, build and initialise the models and optimizers for `cfg` on `data`."""
+    t, mode = cfg.train, MODES[cfg.train.mode]
+    torch.manual_seed(t.seed)  # every random draw of training comes from torch's generators
+    split = mode.split(cfg, data) if split is None else split
+    unlabelled = torch.from_numpy(split.stream)
+    if len(unlabelled) < t.batch_size:
+        raise ConfigError(f"train.batch_size {t.batch_size} exceeds the {len(unlabelled)} training images")
+    distributed.check_batch(t.batch_size)  # before joining the group: a config error needs no peers
+    device = distributed.init(resolve_device(t.device))
+    keep_freed_memory()
+    G, D = (net.to(device) for net in build_models(cfg.model, data.image_shape, mode.d_outputs(data.n_classes)))
+    x_train = torch.from_numpy(data.x_train).to(device)
+    init_idx = unlabelled[torch.randperm(len(unlabelled))[:INIT_EXAMPLES]]
+    data_dependent_init(D, x_train[init_idx])  # on unlabelled images only: no label is used
+    D_ema = copy.deepcopy(D).eval().requires_grad_(False)
+    # adam_eps 1e-4 approximates the reference Adam's sqrt(v + 1e-8): it keeps tiny gradients (a
+    # saturated generator) from being blown up to full-size steps. fused: one kernel for all
+    # parameters instead of ~6 passes over each (12% of a step on CPU; needs torch >= 2.4 there)
+    adam = dict(betas=(t.beta1, 0.999), eps=t.adam_eps, fused=True)
+    opt_g = torch.optim.Adam(G.parameters(), lr=t.generator_lr, **adam)
+    opt_d = torch.optim.Adam(D.parameters(), lr=t.lr, **adam)
+    rank = distributed.world()[0]
+    if rank:  # the same initial weights everywhere, then each rank its own noise and samples
+        torch.manual_seed(t.seed + 7919 * rank)
+    steps = tuple(
+        distributed.wrap(StepLoss(step, G, D, trains), device) if step else None
+        for step, trains in zip(steps_for(t), ("D", "G"))
+    )
+    history = (
+        torch.nn.ModuleDict({"G": HistoricalAverage(G), "D": HistoricalAverage(D)}) if t.historical_averaging else None
+    )
+    return Training(
+        cfg,
+        data,
+        split,
+        device,
+        G,
+        D,
+        D_ema,
+        opt_g,
+        opt_d,
+        x_train,
+        torch.from_numpy(data.y_train).to(device),
+        unlabelled,
+        steps,
+        resolve_precision(t.precision, device),
+        history,
+    )
+
+
+def _tiled_permutation(n: int, length: int, gen: torch.Generator) -> torch.Tensor:
+    """Concatenated random permutations of range(n), cut to `length`."""
+    return torch.cat([torch.randperm(n, generator=gen) for _ in range(math.ceil(length / n))])[:length]
+
+
+def epoch_orders(t: Training, epoch: int) -> tuple[torch.Tensor, ...]:
+    """The epoch's batches, each (iters, B): training-set indices of labelled, unlabelled (D step) and
+    unlabelled (G step) images, then positions in the pseudo-labelled set (empty when there is none).
+    Every process draws the same global batches and keeps its B / N columns (distributed.shard)."""
+    gen = torch.Generator().manual_seed(t.cfg.train.seed * 1_000_003 + epoch)
+    n, shape = t.iters_per_epoch * t.cfg.train.batch_size, (t.iters_per_epoch, t.cfg.train.batch_size)
+    labelled = torch.from_numpy(t.split.labelled)
+    lab = (
+        labelled[_tiled_permutation(len(labelled), n, gen)].view(shape)
+        if len(labelled)
+        else torch.empty((shape[0], 0), dtype=torch.long)
+    )  # no labelled images (mode gan)
+    unl = t.unlabelled[_tiled_permutation(len(t.unlabelled), n, gen)].view(shape)
+    unl2 = t.unlabelled[_tiled_permutation(len(t.unlabelled), n, gen)].view(shape)
+    n_pseudo = len(t.pseudo_idx)
+    pseudo = _tiled_permutation(n_pseudo, n, gen).view(shape) if n_pseudo else torch.empty(0, dtype=torch.long)
+    return tuple(distributed.shard(orders) for orders in (lab, unl, unl2, pseudo))  # this process's share
+
+
+@torch.no_grad()
+def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
+    torch._foreach_lerp_(list(ema.parameters()), list(net.parameters()), 1 - decay)
+    for b_ema, b in zip(ema.buffers(), net.buffers()):
+        b_ema.copy_(b)
+
+
+def ema_decay_at(decay: float, step: int) -> float:
+    """The EMA's decay at `step`: `decay`, or less while (1 + step) / (10 + step) is below it, so that
+    early on the average follows the recent weights instead of the random initial ones."""
+    return min(decay, (1 + step) / (10 + step))
+
+
+def lr_factor(cfg, step: int, total_steps: int) -> float:
+    """1, then linear decay to 0 over the last (1 - lr_decay_start) of training."""
+    start = cfg.lr_decay_start * total_steps
+    if step < start:
+        return 1.0
+    return max(0.0, (total_steps - step) / max(total_steps - start, 1.0))
+
+
+def select_pseudo_labels(t: Training) -> None:
+    """Self-training: the unlabelled images that the EMA discriminator assigns to one class with
+    probability >= train.pseudo_label_threshold become labelled examples (with that class) for the epoch."""
+    idx = torch.from_numpy(t.split.unlabelled).to(t.device)
+    probs = predict_probs(t.D_ema, t.x_train[idx], t.cfg.train.eval_batch_size)  # (N_unl, K)
+    confidence, classes = probs.max(1)
+    keep = confidence >= t.cfg.train.pseudo_label_threshold
+    t.pseudo_idx, t.pseudo_y = idx[keep], classes[keep]
+
+
+def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
+    """Batch `i` of `orders` (from `epoch_orders`): a D step (where the mode trains D), an EMA update of
+    D and a G step (where it trains a G), at this step's learning rate."""
+    cfg, x, (d_step, g_step) = t.cfg.train, t.x_train, t.steps
+    factor = t.lr_scale * lr_factor(cfg, t.step, cfg.epochs * t.iters_per_epoch)
+    for opt, lr in ((t.opt_d, cfg.lr), (t.opt_g, cfg.generator_lr)):
+        for group in opt.param_groups:
+            group["lr"] = factor * lr
+    lab, unl, unl2, pseudo = orders
+    # labelled images moved at random where augment_shift is set, the unlabelled ones with augment_unlabelled
+    x_unl, x_unl2 = (
+        random_shift(x[u[i]], cfg.augment_shift) if cfg.augment_unlabelled else x[u[i]] for u in (unl, unl2)
+    )
+    batch = Batch(random_shift(x[lab[i]], cfg.augment_shift), t.y_train[lab[i]], x_unl, x_unl2)
+    if len(pseudo):
+        batch.x_pseudo, batch.y_pseudo = x[t.pseudo_idx[pseudo[i]]], t.pseudo_y[pseudo[i]]
+    t.G.train()
+    t.D.train()
+    stats, weight = {}, cfg.historical_averaging
+    for step, net, opt in ((d_step, t.D, t.opt_d), (g_step, t.G, t.opt_g)):
+        if step is None:
+            continue
+        with autocast(t.device, t.compute_dtype):
+            loss, step_stats = step(batch, cfg)
+        penalty = None if t.history is None else (lambda n: weight * t.history["D" if n is t.D else "G"].penalty(n))
+        update(opt, loss, net, penalty)
+        if net is t.D:
+            ema_update(t.D_ema, t.D, ema_decay_at(cfg.ema_decay, t.step))
+        stats |= step_stats
+    if t.history is not None:
+        t.history["D"].update(t.D)
+        t.history["G"].update(t.G)
+    values = {k: float(v) for k, v in stats.items()} | {"lr": factor * cfg.lr}  # D's
+    bad = [k for k, v in values.items() if not math.isfinite(v)]
+    if distributed.any_rank(bool(bad), t.device):  # every process restarts together (or none does)
+        raise NonFiniteLoss(f"non-finite {', '.join(bad) or 'loss on another process'} at step {t.step + 1}")
+    return values
+
+
+def _save(t: Training, log: RunLog) -> None:
+    """Checkpoint, and keep a copy in memory to restart from after a non-finite loss."""
+    t.good_state = copy.deepcopy(t.state())  # state() holds the live weights: copy them
+    if log.checkpoint_path is not None:
+        save_checkpoint(log.checkpoint_path, t.good_state)
+
+
+def _restart(t: Training, error: NonFiniteLoss) -> None:
+    """Back to the last good state with half the learning rate, at most `train.nan_retries` times."""
+    if t.restarts >= t.cfg.train.nan_retries:
+        raise TrainingError(
+            f"{error}; gave up after {t.restarts} restarts from the last good state with a "
+            f"halved learning rate (the last checkpoint is kept; try a lower train.lr)"
+        ) from None
+    restarts, lr_scale = t.restarts + 1, t.lr_scale / 2
+    t.load_state(t.good_state)
+    t.restarts, t.lr_scale = restarts, lr_scale
+    tqdm.write(
+        f"{error}: restarting from epoch {t.epoch + 1}, iteration {t.iteration} with the learning "
+        f"rate times {lr_scale:g} (restart {restarts} of at most {t.cfg.train.nan_retries})"
+    )
+
+
+def _run_epoch(t: Training, log: RunLog) -> dict:
+    """The rest of the current epoch's iterations; their mean statistics and the epoch's seconds."""
+    cfg = t.cfg.train
+    if cfg.pseudo_label_threshold is not None and t.epoch >= cfg.pseudo_label_start and t.iteration == 0:
+        select_pseudo_labels(t)
+    orders = epoch_orders(t, t.epoch)
+    sums, count = defaultdict(float), 0
+    epoch_start = last = time.perf_counter()
+
+    def save():  # account the time trained so far before checkpointing it
+        nonlocal last
+        now = time.perf_counter()
+        t.elapsed, last = t.elapsed + now - last, now
+        _save(t, log)
+
+    bar = tqdm(
+        range(t.iteration, t.iters_per_epoch),
+        desc=f"epoch {t.epoch + 1}/{cfg.epochs}",
+        disable=not cfg.progress,
+        leave=False,
+        dynamic_ncols=True,
+    )
+    try:
+        for i in bar:
+            for k, v in train_iteration(t, orders, i).items():
+                sums[k] += v
+            count, t.iteration, t.step = count + 1, i + 1, t.step + 1
+            if i % 20 == 0:
+                bar.set_postfix({k: f"{v / count:.3f}" for k, v in sums.items()})
+            if cfg.checkpoint_every and t.step % cfg.checkpoint_every == 0:
+                save()
+    except KeyboardInterrupt:
+        save()
+        raise
+    finally:
+        bar.close()
+    t.elapsed += time.perf_counter() - last
+    return {k: v / max(count, 1) for k, v in sums.items()} | {"epoch_seconds": time.perf_counter() - epoch_start}
+
+
+def fit(t: Training, log: RunLog, verbose: bool = True) -> list[dict]:
+    """Train until `train.epochs`; after each epoch evaluate, log, then checkpoint (in that order, so a
+    resumed run drops metrics newer than its checkpoint)."""
+    log.start(t.cfg, t.epoch)
+    records = []
+    if t.good_state is None:
+        t.good_state = copy.deepcopy(t.state())
+    try:
+        while t.epoch < t.cfg.train.epochs:
+            try:
+                losses = _run_epoch(t, log)
+            except NonFiniteLoss as e:
+                _restart(t, e)
+                continue
+            t.epoch, t.iteration = t.epoch + 1, 0
+            main = distributed.is_main()  # the other ranks hold the same weights: rank 0 evaluates
+            # on a fork of the RNG: evaluation draws nothing from training's stream
+            with fork_rng(t.device):
+                record = {
+                    "epoch": t.epoch,
+                    "step": t.step,
+                    **losses,
+                    **(evaluate_epoch(t) if main else {}),
+                    "elapsed": t.elapsed,
+                }
+                log.log_epoch(record, epoch_pictures(t) if main else None)
+            _save(t, log)
+            if verbose and main:
+                tqdm.write(describe(record, t.cfg.train.epochs))
+                sys.stdout.flush()  # a log redirected to a file shows each epoch as it ends
+            records.append(record)
+    finally:
+        log.close()
+    return records
+
+
+def run(cfg: Config, name: str, resume: str | Path | None = None) -> Path:
+    """Train `cfg` in a new numbered run folder, or continue the run in folder `resume`. Under torchrun
+    every rank trains; rank 0 alone makes and writes the folder."""
+    state = None
+    if resume is not None:
+        run_dir = Path(resume)
+        state = load_checkpoint(run_dir / "checkpoint.pt")
+        check_same_config(state["config"], cfg.to_dict(), defaults=Config().to_dict())
+    t = build(cfg, load_dataset(cfg.data))
+    main = distributed.is_main()
+    if state is not None:
+        t.load_state(state)
+        message = f"resuming {run_dir} at epoch {t.epoch + 1}, iteration {t.iteration} (step {t.step})"
+        saved_threads, threads = state.get("threads"), torch.get_num_threads()  # older checkpoints: None
+        if saved_threads not in (None, threads):  # sums are split differently: the floats change slightly
+            message += (
+                f"; it was saved with {saved_threads} CPU threads and resumes with {threads}, so it "
+                f"will not repeat a straight run bit for bit (set OMP_NUM_THREADS={saved_threads})"
+            )
+    else:
+        run_dir = distributed.broadcast(new_run_dir(cfg.train.out_dir, cfg.train.name or name) if main else None)
+        message = f"run folder: {run_dir}"
+    if main:
+        print(message + (f" ({distributed.world()[1]} processes)" if distributed.world()[1] > 1 else ""))
+    fit(t, RunLog(run_dir if main else None))
+    return run_dir

@@ -8,6 +8,7 @@ a semi-supervised model), reports test accuracy, and writes
 src/ganlearn/weights/{dataset}_classifier.safetensors plus a JSON record with the SHA-256 of the
 data files, the test accuracy, the seed and this command.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,7 @@ def train(data, epochs: int, seed: int) -> DomainClassifier:
     for epoch in range(epochs):
         order = torch.randperm(len(x))
         for i in range(len(x) // 128):
-            idx = order[i * 128:(i + 1) * 128]
+            idx = order[i * 128 : (i + 1) * 128]
             xb = x[idx]
             shift = torch.randint(-2, 3, (2,))  # small random translations: features robust to jitter
             xb = torch.roll(xb, shifts=(int(shift[0]), int(shift[1])), dims=(2, 3))
@@ -61,15 +62,26 @@ def main() -> None:
     start = time.perf_counter()
     net = train(data, args.epochs, args.seed)
     with torch.no_grad():
-        pred = torch.cat([net(torch.from_numpy(data.x_test[i:i + 1000])).argmax(1) for i in range(0, len(data.x_test), 1000)])
+        pred = torch.cat(
+            [net(torch.from_numpy(data.x_test[i : i + 1000])).argmax(1) for i in range(0, len(data.x_test), 1000)]
+        )
     test_acc = float((pred.numpy() == data.y_test).mean())
     folder = find_mnist_folder(args.dataset, args.data_dir, download=False)
-    record = {"dataset": args.dataset, "n_classes": data.n_classes, "test_accuracy": test_acc,
-              "epochs": args.epochs, "seed": args.seed, "train_seconds": round(time.perf_counter() - start, 1),
-              "torch": torch.__version__, "command": " ".join(["python"] + sys.argv),
-              "data_sha256": {f: hashlib.sha256((folder / f).read_bytes()).hexdigest() for f in MNIST_FILES}}
+    record = {
+        "dataset": args.dataset,
+        "n_classes": data.n_classes,
+        "test_accuracy": test_acc,
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "train_seconds": round(time.perf_counter() - start, 1),
+        "torch": torch.__version__,
+        "command": " ".join(["python"] + sys.argv),
+        "data_sha256": {f: hashlib.sha256((folder / f).read_bytes()).hexdigest() for f in MNIST_FILES},
+    }
     OUT.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(OUT / f"{args.dataset}_classifier.safetensors"))
+    save_file(
+        {k: v.contiguous() for k, v in net.state_dict().items()}, str(OUT / f"{args.dataset}_classifier.safetensors")
+    )
     (OUT / f"{args.dataset}_classifier.json").write_text(json.dumps(record, indent=1) + "\n")
     print(f"{args.dataset}: test accuracy {100 * test_acc:.2f}%, wrote {OUT}")
 

@@ -7,7 +7,7 @@ from ganlearn.nets import MODELS, WNLinear, _RowScale, build_models, data_depend
 
 
 @pytest.mark.parametrize(
-    "name", [name for name in MODELS if MODELS[name].task == "classify"]
+    "name", [name for name in MODELS if MODELS[name].kind == "images"]
 )  # unet: test_segmentation.py
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (1, 64, 64), (1, 8, 8)])
 def test_shapes_and_feature_head_split(name, shape):

@@ -21,13 +21,13 @@ def validate(cfg: Config, defaults: Config) -> None:
     _validate_train(cfg.train)
     if cfg.model.minibatch_kernels < 0 or cfg.model.vbn_ref < 0:
         raise ConfigError("model.minibatch_kernels and model.vbn_ref must be >= 0 (0 turns them off)")
-    mode, task = MODES[cfg.train.mode], DATASETS[cfg.data.dataset].task
-    if mode.task != task or MODELS[cfg.model.name].task != task:
+    mode, kind = MODES[cfg.train.mode], DATASETS[cfg.data.dataset].kind
+    if mode.kind != kind or MODELS[cfg.model.name].kind != kind:
         raise ConfigError(
             f"mode {cfg.train.mode}, data set {cfg.data.dataset} and model {cfg.model.name} do not go "
             f"together: mode {cfg.train.mode} takes the data sets "
-            f"{' | '.join(n for n, s in DATASETS.items() if s.task == mode.task)} and the models "
-            f"{' | '.join(n for n, m in MODELS.items() if m.task == mode.task)}"
+            f"{' | '.join(n for n, s in DATASETS.items() if s.kind == mode.kind)} and the models "
+            f"{' | '.join(n for n, m in MODELS.items() if m.kind == mode.kind)}"
         )
     check_mode(cfg, defaults)
 

@@ -105,7 +105,7 @@ def evaluate_run(
     device = resolve_device(cfg.train.device)
     G, D = restore_models(cfg, state, device)
     report = {"run": str(run_dir), "mode": cfg.train.mode, "epoch": state["epoch"], "step": state["step"]}
-    if mode.task == "segment":
+    if mode.kind == "segmentation":
         report |= _segmentation_report(cfg, G, data, run_dir, device)
     if mode.classifies:
         report |= _classification_report(cfg, D, data, run_dir, device)

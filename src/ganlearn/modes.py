@@ -46,7 +46,7 @@ class Mode:
     d_step: Callable | None  # (G, D, batch, cfg) -> (loss, stats): D's step, or None
     g_steps: dict  # `train.g_loss` name -> G's step; the first is `auto`'s; {}: the mode trains no G
     split: Callable  # (cfg, data) -> data.Split: which training images are labelled
-    task: str  # "classify" or "segment": the data sets (data.DATASETS) and models (nets.MODELS) it takes
+    kind: str  # "images" or "segmentation": the kind of data sets (data.DATASETS) and models (nets.MODELS) it takes
     uses_labels: bool  # False: every image is unlabelled and D has one real/fake logit
     classifies: bool  # D is a K-class classifier: accuracy, confusion matrix, ensembles, predictions
     generates: bool  # G makes images: sample grids, FID-style scores, `ganlearn sample`
@@ -65,7 +65,7 @@ MODES = {
         ssl_d_step,
         G_LOSSES,
         split.class_split,
-        "classify",
+        "images",
         uses_labels=True,
         classifies=True,
         generates=True,
@@ -87,7 +87,7 @@ MODES = {
         gan_d_step,
         {"nonsaturating": nonsaturating_g_step, "feature_matching": feature_matching_g_step},
         split.no_labels,
-        "classify",
+        "images",
         uses_labels=False,
         classifies=False,
         generates=True,
@@ -98,7 +98,7 @@ MODES = {
         supervised_d_step,
         {},
         split.class_split,
-        "classify",
+        "images",
         uses_labels=True,
         classifies=True,
         generates=False,
@@ -109,7 +109,7 @@ MODES = {
         seg_adversary_step,
         {"segmentation": segmenter_step},
         split.label_map_split,
-        "segment",
+        "segmentation",
         uses_labels=True,
         classifies=False,
         generates=False,

@@ -35,7 +35,7 @@ def epoch_pictures(t: Training) -> np.ndarray | None:
     """The picture logged after each epoch: generator output for the run's fixed noise (N_SAMPLES, C, H, W);
     in mode seg test images beside their true and predicted label maps (N_OVERLAYS, 3, H, 3W)."""
     mode = MODES[t.cfg.train.mode]
-    if mode.task == "segment":
+    if mode.kind == "segmentation":
         x, y = t.data.x_test[:N_OVERLAYS], t.data.y_test[:N_OVERLAYS]
         pictures = overlays(x, y, predict_label_maps(t.G, torch.from_numpy(x).to(t.device), N_OVERLAYS))
     elif mode.generates:
@@ -60,7 +60,7 @@ def sample_fid(t: Training) -> float:
 def evaluate_epoch(t: Training) -> dict:
     """The epoch's metrics: mean IoU (segmenters), accuracy (classifiers), pseudo-labels, the FID-style score."""
     record, mode = {}, MODES[t.cfg.train.mode]
-    if mode.task == "segment":  # the segmenter (G) on the test images
+    if mode.kind == "segmentation":  # the segmenter (G) on the test images
         pred = predict_label_maps(t.G, torch.from_numpy(t.data.x_test).to(t.device), t.cfg.train.eval_batch_size)
         scores = segmentation_scores(t.data.y_test, pred, t.data.classes)
         record |= {"test_pixel_acc": scores["pixel_acc"], "test_miou": scores["miou"]}

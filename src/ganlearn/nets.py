@@ -275,11 +275,11 @@ def _dcgan(m, image_shape, n_classes):
 
 class Pair(NamedTuple):
     build: Callable  # (model config, image shape, D's outputs) -> (G, D)
-    task: str  # "classify": an image generator and a discriminator; "segment": a segmenter and its adversary
+    kind: str  # "images": an image generator and a discriminator; "segmentation": a segmenter and its adversary
 
 
 # name -> how to build the pair; for unet (mode seg) G is the segmenter and D the adversary
-MODELS = {"mlp": Pair(_mlp, "classify"), "dcgan": Pair(_dcgan, "classify"), "unet": Pair(build_unet, "segment")}
+MODELS = {"mlp": Pair(_mlp, "images"), "dcgan": Pair(_dcgan, "images"), "unet": Pair(build_unet, "segmentation")}
 
 
 def build_models(model_cfg, image_shape, n_outputs: int) -> tuple[nn.Module, nn.Module]:

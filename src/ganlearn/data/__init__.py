@@ -22,19 +22,19 @@ from .split import Split, labelled_split
 @dataclass(frozen=True)
 class Source:
     load: Callable[..., Dataset]  # DataConfig -> Dataset
-    task: str  # "classify": images with class labels; "segment": images with label maps
+    kind: str  # "images": images with class labels; "segmentation": images with label maps
     needs_path: bool = False  # reads the user's data.path
 
 
 DATASETS = {
-    "mnist": Source(lambda d: load_mnist("mnist", d.data_dir, d.download), "classify"),
-    "fashion": Source(lambda d: load_mnist("fashion", d.data_dir, d.download), "classify"),
-    "digits": Source(lambda d: load_digits(), "classify"),
-    "npz": Source(lambda d: load_npz(d.path), "classify", needs_path=True),
-    "folder": Source(lambda d: load_image_folder(d.path), "classify", needs_path=True),
-    "mnist-seg": Source(lambda d: load_canvases(d, "mnist"), "segment"),
-    "fashion-seg": Source(lambda d: load_canvases(d, "fashion"), "segment"),
-    "seg-folder": Source(lambda d: load_seg_folder(d.path), "segment", needs_path=True),
+    "mnist": Source(lambda d: load_mnist("mnist", d.data_dir, d.download), "images"),
+    "fashion": Source(lambda d: load_mnist("fashion", d.data_dir, d.download), "images"),
+    "digits": Source(lambda d: load_digits(), "images"),
+    "npz": Source(lambda d: load_npz(d.path), "images", needs_path=True),
+    "folder": Source(lambda d: load_image_folder(d.path), "images", needs_path=True),
+    "mnist-seg": Source(lambda d: load_canvases(d, "mnist"), "segmentation"),
+    "fashion-seg": Source(lambda d: load_canvases(d, "fashion"), "segmentation"),
+    "seg-folder": Source(lambda d: load_seg_folder(d.path), "segmentation", needs_path=True),
 }
 
 

@@ -56,6 +56,15 @@ def test_needs_two_labelled_classes():
         GANClassifier(**SMALL).fit(X, np.r_[np.zeros(5), -np.ones(15)])
 
 
+@pytest.mark.parametrize("param, message", [({"epochs": 0}, "train.epochs must be at least 1"),
+                                            ({"ema_decay": 2.0}, r"train.ema_decay must be in \[0, 1\)"),
+                                            ({"lr": -1.0}, "train.lr must be positive")])
+def test_bad_parameters_are_value_errors_that_name_the_setting(param, message):
+    X = np.random.default_rng(0).random((20, 4))
+    with pytest.raises(ValueError, match=message):
+        GANClassifier(**{**SMALL, **param}).fit(X, np.r_[np.arange(10) % 2, -np.ones(10)])
+
+
 # One check does not apply: it uses -1 as a class label, which marks unlabelled rows in the
 # semi-supervised convention (scikit-learn spares its own semi-supervised estimators the same way).
 # scikit-learn itself skips the pandas and array-API input checks when those are not installed.

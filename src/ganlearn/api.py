@@ -9,7 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .config import Config, ModelConfig, TrainConfig
+from .config import Config, from_dict
 from .data import Split, as_images, make_dataset
 from .hardware import fork_rng, resolve_device
 from .predict import predict_logits
@@ -72,23 +72,26 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
         return as_images(X, "X")
 
     def _config(self, n_samples: int, seed: int) -> Config:
-        return Config(
-            model=ModelConfig(
-                name=self.model, z_dim=self.z_dim, d_hidden=list(self.d_hidden), g_hidden=list(self.g_hidden)
-            ),
-            train=TrainConfig(
-                mode="ssl",
-                epochs=self.epochs,
-                iters_per_epoch=self.iters_per_epoch,
-                batch_size=min(self.batch_size, n_samples),
-                lr=self.lr,
-                unlabelled_weight=self.unlabelled_weight,
-                ema_decay=self.ema_decay,
-                seed=seed,
-                device=self.device,
-                progress=self.verbose,
-            ),
-        )
+        """The run config of these parameters, checked as every config is (a ConfigError is a ValueError)."""
+        model = {
+            "name": self.model,
+            "z_dim": self.z_dim,
+            "d_hidden": list(self.d_hidden),
+            "g_hidden": list(self.g_hidden),
+        }
+        train = {
+            "mode": "ssl",
+            "epochs": self.epochs,
+            "iters_per_epoch": self.iters_per_epoch,
+            "batch_size": min(self.batch_size, n_samples),
+            "lr": self.lr,
+            "unlabelled_weight": self.unlabelled_weight,
+            "ema_decay": self.ema_decay,
+            "seed": seed,
+            "device": self.device,
+            "progress": self.verbose,
+        }
+        return from_dict({"model": model, "train": train})
 
     def fit(self, X, y):
         """Train on all rows of X; rows with y == -1 are used without their label."""

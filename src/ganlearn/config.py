@@ -37,7 +37,7 @@ class DataConfig:
     exclude_classes: list[int] = field(
         default_factory=list
     )  # dropped from the training split only ("normal" data for anomaly detection)
-    canvas_size: int = 64  # mnist-seg / fashion-seg: side of the generated canvases (segdata.py) ...
+    canvas_size: int = 64  # mnist-seg / fashion-seg: side of the generated canvases (data/segmentation.py) ...
     max_objects: int = 4  # ... each with 1 to this many objects
     train_canvases: int = 10000  # ... from training-split objects
     test_canvases: int = 2000  # ... from test-split objects
@@ -50,7 +50,7 @@ class ModelConfig:
     z_dim: int = 100
     d_hidden: list[int] = field(default_factory=lambda: [1000, 500, 250, 250, 250])  # mlp D widths
     g_hidden: list[int] = field(default_factory=lambda: [500, 500])  # mlp G widths
-    width: int = 64  # dcgan: channels of the first D / last G convolution
+    width: int = 64  # dcgan: channels of the first D / last G convolution; unet: of its first block
     input_noise: float = 0.3  # sd of Gaussian noise on D's input (training only)
     hidden_noise: float = 0.5  # sd of Gaussian noise after D's hidden layers (training only)
     minibatch_kernels: int = 0  # minibatch discrimination before D's head (Salimans et al. 2016, 3.2); 0: off

@@ -27,12 +27,14 @@ from .segmentation import overlays, segmentation_scores
 
 
 def load_run(run_dir: str | Path, overrides: list[str] = ()):
-    """(config, checkpoint state) of a run folder; `overrides` may point data.data_dir elsewhere."""
+    """(config, checkpoint state) of a run folder; `overrides` may point data.data_dir elsewhere. The
+    run is evaluated where it is: on a GPU if there is one, else on the CPU (train.device: auto)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise GanlearnError(f"run folder does not exist: {run_dir}")
     state = load_checkpoint(run_dir / CHECKPOINT)
     raw = state["config"]
+    raw["train"]["device"] = "auto"
     for section, key, value in map(config_mod.parse_override, overrides):
         raw[section][key] = value
     return config_mod.from_dict(raw), state

@@ -56,7 +56,7 @@ def _split(data, split: str, n: int | None, seed: int = 0):
 
 
 def features_run(run_dir, split: str = "test", out: str | None = None, overrides=()) -> Path:
-    """Write D features, labels and indices of a split to an .npz file."""
+    """Write D features and labels of a split to an .npz file."""
     cfg, data, D = _load(run_dir, overrides, "features")
     x, y = _split(data, split, None)
     out = Path(out or Path(run_dir) / f"features_{split}.npz")

@@ -56,9 +56,14 @@ def test_needs_two_labelled_classes():
         GANClassifier(**SMALL).fit(X, np.r_[np.zeros(5), -np.ones(15)])
 
 
-@pytest.mark.parametrize("param, message", [({"epochs": 0}, "train.epochs must be at least 1"),
-                                            ({"ema_decay": 2.0}, r"train.ema_decay must be in \[0, 1\)"),
-                                            ({"lr": -1.0}, "train.lr must be positive")])
+@pytest.mark.parametrize(
+    "param, message",
+    [
+        ({"epochs": 0}, "train.epochs must be at least 1"),
+        ({"ema_decay": 2.0}, r"train.ema_decay must be in \[0, 1\)"),
+        ({"lr": -1.0}, "train.lr must be positive"),
+    ],
+)
 def test_bad_parameters_are_value_errors_that_name_the_setting(param, message):
     X = np.random.default_rng(0).random((20, 4))
     with pytest.raises(ValueError, match=message):

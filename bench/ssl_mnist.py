@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,6 +34,23 @@ def run_one(cfg_name: str, overrides: list[str], data) -> tuple[list[dict], np.n
     records = fit(t, RunLog(None), verbose=True)
     probs = predict_probs(t.D_ema, torch.from_numpy(data.x_test).to(t.device), cfg.train.eval_batch_size)
     return records, probs.cpu().numpy()
+
+
+def commit() -> str:
+    """The code's commit, for the record (empty outside a git checkout)."""
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def cpu_name() -> str:
+    """The CPU model, for the record: timings differ between machines of the same kind."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        return platform.processor()
 
 
 def summary(values: list[float]) -> str:
@@ -61,7 +80,7 @@ def main() -> None:
     p.add_argument(
         "--save-probs",
         metavar="DIR",
-        help="also save each run's final test probabilities as DIR/<mode>_seed<seed>.npy (for bench/ensemble.py)",
+        help="also save each run's final test probabilities as DIR/<mode>_seed<seed>.npy",
     )
     args = p.parse_args()
 
@@ -116,9 +135,11 @@ def report(args, cfg, runs: list[dict]) -> None:
     result = {
         "command": " ".join([sys.executable.split("/")[-1]] + sys.argv),
         "config": cfg.to_dict(),
+        "commit": commit(),
         "machine": {
             "platform": platform.platform(),
-            "processor": platform.processor(),
+            "cpu": cpu_name(),
+            "cores": os.cpu_count(),
             "threads": torch.get_num_threads(),
             "torch": torch.__version__,
         },

@@ -26,7 +26,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from ganlearn import config
 from ganlearn.data import load_dataset
 from ganlearn.hardware import resolve_device
-from ganlearn.train import build, epoch_orders, train_iteration
+from ganlearn.schedule import epoch_orders
+from ganlearn.train import build, train_iteration
 
 PORT_SECONDS_PER_1000 = (0.84, 0.96)  # the reference port, measured once on a 2-core machine
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}

@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from ganlearn.data import MNIST_FILES, find_mnist_folder, load_mnist
+from ganlearn.data import find_mnist_folder, load_mnist
+from ganlearn.data.mnist import MNIST_FILES
 from ganlearn.domain import DomainClassifier
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "ganlearn" / "weights"

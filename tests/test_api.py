@@ -56,6 +56,13 @@ def test_needs_two_labelled_classes():
         GANClassifier(**SMALL).fit(X, np.r_[np.zeros(5), -np.ones(15)])
 
 
+def test_numpy_numbers_are_parameters_too():
+    """A parameter search over np.arange or scipy.stats passes NumPy scalars."""
+    X, y_semi, _, _ = digits_with_unlabelled(per_class=3)
+    params = {**SMALL, "epochs": np.int64(1), "lr": np.float32(0.003), "d_hidden": np.array([32, 16])}
+    assert GANClassifier(**params).fit(X, y_semi).predict(X[:2]).shape == (2,)
+
+
 @pytest.mark.parametrize(
     "param, message",
     [

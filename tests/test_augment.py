@@ -8,8 +8,9 @@ from ganlearn.augment import random_shift
 from ganlearn.data import load_digits
 from ganlearn.errors import ConfigError
 from ganlearn.runlog import RunLog
+from ganlearn.schedule import epoch_orders
 from ganlearn.steps import Batch
-from ganlearn.train import build, epoch_orders, fit, train_iteration
+from ganlearn.train import build, fit, train_iteration
 
 
 def centroid(x: torch.Tensor) -> torch.Tensor:

@@ -87,6 +87,9 @@ def test_keys_removed_in_0_2_load_at_their_old_defaults_only():
     raw["train"]["entropy_weight"] = 0.1
     with pytest.raises(ConfigError, match="'train.entropy_weight' was removed in ganlearn 0.2"):
         config.from_dict(raw)
+    raw["train"] |= {"entropy_weight": 0.0, "g_beta1": 0.0}  # G's own beta1 changed training: refused too
+    with pytest.raises(ConfigError, match="'train.g_beta1' was removed"):
+        config.from_dict(raw)
 
 
 def test_config_error_is_a_value_error():

@@ -57,7 +57,10 @@ def test_digits_test_split_does_not_leak_into_training():
 
     data = load_digits()
     assert len(data.x_train) + len(data.x_test) == 1797
-    rows = lambda x: sorted(r.tobytes() for r in (x.reshape(len(x), -1) * 16).round().astype(np.uint8))
+
+    def rows(x):
+        return sorted(r.tobytes() for r in (x.reshape(len(x), -1) * 16).round().astype(np.uint8))
+
     assert rows(np.concatenate([data.x_train, data.x_test])) == rows(sk_digits().images / 16.0)
     assert data.x_train.shape[1:] == (1, 8, 8) and data.x_train.max() <= 1
 

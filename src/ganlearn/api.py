@@ -73,20 +73,21 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
 
     def _config(self, n_samples: int, seed: int) -> Config:
         """The run config of these parameters, checked as every config is (a ConfigError is a ValueError)."""
+        # plain Python numbers: a search over np.arange or scipy.stats values passes NumPy scalars
         model = {
             "name": self.model,
-            "z_dim": self.z_dim,
-            "d_hidden": list(self.d_hidden),
-            "g_hidden": list(self.g_hidden),
+            "z_dim": int(self.z_dim),
+            "d_hidden": [int(h) for h in self.d_hidden],
+            "g_hidden": [int(h) for h in self.g_hidden],
         }
         train = {
             "mode": "ssl",
-            "epochs": self.epochs,
-            "iters_per_epoch": self.iters_per_epoch,
-            "batch_size": min(self.batch_size, n_samples),
-            "lr": self.lr,
-            "unlabelled_weight": self.unlabelled_weight,
-            "ema_decay": self.ema_decay,
+            "epochs": int(self.epochs),
+            "iters_per_epoch": None if self.iters_per_epoch is None else int(self.iters_per_epoch),
+            "batch_size": int(min(self.batch_size, n_samples)),
+            "lr": float(self.lr),
+            "unlabelled_weight": float(self.unlabelled_weight),
+            "ema_decay": float(self.ema_decay),
             "seed": seed,
             "device": self.device,
             "progress": self.verbose,

@@ -18,7 +18,7 @@ import yaml
 from .config_checks import validate
 from .data import DATASETS
 from .errors import ConfigError
-from .modes import MODES
+from .modes import G_LOSSES, MODES
 from .nets import MODELS
 
 
@@ -30,13 +30,12 @@ class DataConfig:
     data_dir: str | None = None  # where mnist / fashion live; else $GANLEARN_DATA, then the user cache
     download: bool = True  # download mnist / fashion (checksum-verified) when not found locally
     labels_per_class: int | None = 10  # size of the labelled split, per class ...
-    label_rate: float | None = None  # ... or as a fraction of each class (then labels_per_class must be null)
+    label_rate: float | None = None  # ... or as a fraction of each class (setting one unsets the other)
     val_per_class: int = 0  # labelled validation examples held out of training (for model selection)
     split_seed: int | None = None  # seed of the labelled split (null: train.seed): one split, several training seeds
     split_method: str = "ganlearn"  # ganlearn | improved-gan (the reference code's split for the same seed)
-    exclude_classes: list[int] = field(
-        default_factory=list
-    )  # dropped from the training split only ("normal" data for anomaly detection)
+    # dropped from the training split only ("normal" data for anomaly detection)
+    exclude_classes: list[int] = field(default_factory=list)
     canvas_size: int = 64  # mnist-seg / fashion-seg: side of the generated canvases (data/segmentation.py) ...
     max_objects: int = 4  # ... each with 1 to this many objects
     train_canvases: int = 10000  # ... from training-split objects
@@ -75,9 +74,8 @@ class TrainConfig:
     ema_decay: float = 0.999  # evaluation uses an exponential moving average of D
     augment_shift: float = 0.0  # modes ssl, supervised: move each labelled image by up to this many pixels
     augment_unlabelled: bool = False  # mode ssl: move the unlabelled images (D's real term, G's target) too
-    pseudo_label_threshold: float | None = (
-        None  # self-training: pseudo-label unlabelled images D classifies this confidently
-    )
+    # self-training: pseudo-label the unlabelled images D classifies this confidently ...
+    pseudo_label_threshold: float | None = None
     pseudo_label_start: int = 5  # ... after this many warm-up epochs (re-selected at the start of every epoch)
     pseudo_label_weight: float = 1.0  # weight of the pseudo-labelled cross-entropy in the D loss
     adv_weight: float = 0.01  # mode seg: lambda, the weight of the adversarial term (0: plain cross-entropy)
@@ -89,9 +87,8 @@ class TrainConfig:
     nan_retries: int = 3  # after a non-finite loss, restart from the last good state with half the lr, this many times
     checkpoint_every: int = 0  # also checkpoint every N iterations (0: at the end of each epoch only)
     eval_batch_size: int = 1000
-    score_samples: int = (
-        2000  # FID-style score of this many samples after each epoch (where a domain classifier ships); 0: off
-    )
+    # FID-style score of this many samples after each epoch (where a domain classifier ships); 0: off
+    score_samples: int = 2000
     progress: bool = True  # tqdm progress bar
     out_dir: str = "runs"
     name: str | None = None  # run-folder suffix; defaults to the config's name
@@ -118,7 +115,7 @@ def _choices() -> dict:
         ("data", "dataset"): tuple(DATASETS),
         ("model", "name"): tuple(MODELS),
         ("train", "mode"): tuple(MODES),
-        ("train", "g_loss"): ("auto", "feature_matching", "nonsaturating"),
+        ("train", "g_loss"): ("auto", *G_LOSSES),
         ("train", "device"): ("auto", "cpu", "cuda"),
         ("train", "precision"): ("auto", "fp32", "bf16"),
     }
@@ -155,17 +152,18 @@ def _coerce(value, annotation):
     return value
 
 
-# keys of earlier versions, with the value that left them without effect: a saved run's config that
-# holds one at that value still loads; any other value names the version that can run it
+ANY = "any value"
+# keys of earlier versions, with the value that left them without effect (ANY: they had none alone): a
+# saved run's config that holds one at that value still loads; any other value names the version to use
 REMOVED = {
     "train.entropy_weight": 0.0,
     "train.manifold_weight": 0.0,
-    "train.manifold_eps": None,
-    "train.manifold_until": None,
+    "train.manifold_eps": ANY,
+    "train.manifold_until": ANY,
     "train.mean_teacher_weight": 0.0,
-    "train.mean_teacher_rampup": None,
+    "train.mean_teacher_rampup": ANY,
     "train.low_density_weight": 0.0,
-    "train.low_density_quantile": None,
+    "train.low_density_quantile": ANY,
     "train.augment_rotation": 0.0,
     "train.g_beta1": None,
     "train.beta2": 0.999,
@@ -179,7 +177,7 @@ def _drop_removed(section: str, values: dict) -> dict:
         name = f"{section}.{key}"
         if name not in REMOVED:
             kept[key] = value
-        elif REMOVED[name] is not None and value != REMOVED[name]:
+        elif REMOVED[name] is not ANY and value != REMOVED[name]:
             raise ConfigError(
                 f"config key '{name}' was removed in ganlearn 0.2 (its setting gave no gain); "
                 f"this config sets it to {value!r}: use ganlearn 0.1 to run it"

@@ -23,4 +23,4 @@ class TrainingError(GanlearnError):
 
 
 class NonFiniteLoss(TrainingError):
-    """A loss became NaN or infinite; the trainer may restart from its last good state."""
+    """A loss became NaN or infinite; training restarts from its last good state."""

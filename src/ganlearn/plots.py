@@ -106,27 +106,6 @@ def plot_confusion(counts: np.ndarray, classes: list[str], out: str | Path) -> P
     return Path(out)
 
 
-def plot_error_vs_time(curves: dict[str, list[tuple[float, float]]], out: str | Path) -> Path:
-    """Test error (%, log scale) against wall-clock minutes; `curves` maps a label to (minutes, accuracy) points."""
-    plt = _pyplot()
-    from matplotlib.ticker import FormatStrFormatter
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for label, points in curves.items():
-        minutes, acc = zip(*points)
-        ax.plot(minutes, [100 * (1 - a) for a in acc], marker="." if len(points) > 3 else "o", label=label)
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))  # 2, 3, 5 rather than 2x10^0
-    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
-    ax.set(xlabel="training time (minutes)", ylabel="test error (%)", title="test error against wall-clock time")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return Path(out)
-
-
 def plot_lines(
     curves: dict[str, list[tuple[float, float]]], out: str | Path, xlabel: str, ylabel: str, title: str = ""
 ) -> Path:

@@ -1,6 +1,6 @@
 """The segmentation pair of `train.mode: seg` (Luc et al. 2016): a U-Net segmenter that maps images to
 per-pixel class logits, and an adversary that tells ground-truth (image, label map) pairs from
-predicted ones. In the trainer they take the places of the generator and the discriminator.
+predicted ones. In training they take the places of the generator and the discriminator.
 """
 
 from __future__ import annotations

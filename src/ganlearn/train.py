@@ -24,15 +24,15 @@ from tqdm import tqdm
 from . import distributed
 from .augment import random_shift
 from .checkpoint import check_same_config, load_checkpoint, save_checkpoint
-from .config import Config
+from .config import Config, from_dict
 from .data import Dataset, Split, load_dataset
 from .errors import ConfigError, NonFiniteLoss, TrainingError
 from .hardware import autocast, fork_rng, keep_freed_memory, resolve_device, resolve_precision
 from .modes import MODES, steps_for
 from .monitor import describe, epoch_pictures, evaluate_epoch
 from .nets import build_models, data_dependent_init
-from .predict import predict_probs
 from .runlog import RunLog, new_run_dir
+from .schedule import ema_decay_at, ema_update, epoch_orders, lr_factor, select_pseudo_labels
 from .steps import Batch, StepLoss, update
 from .techniques import HistoricalAverage
 
@@ -173,61 +173,6 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     )
 
 
-def _tiled_permutation(n: int, length: int, gen: torch.Generator) -> torch.Tensor:
-    """Concatenated random permutations of range(n), cut to `length`."""
-    return torch.cat([torch.randperm(n, generator=gen) for _ in range(math.ceil(length / n))])[:length]
-
-
-def epoch_orders(t: Training, epoch: int) -> tuple[torch.Tensor, ...]:
-    """The epoch's batches, each (iters, B): training-set indices of labelled, unlabelled (D step) and
-    unlabelled (G step) images, then positions in the pseudo-labelled set (empty when there is none).
-    Every process draws the same global batches and keeps its B / N columns (distributed.shard)."""
-    gen = torch.Generator().manual_seed(t.cfg.train.seed * 1_000_003 + epoch)
-    n, shape = t.iters_per_epoch * t.cfg.train.batch_size, (t.iters_per_epoch, t.cfg.train.batch_size)
-    labelled = torch.from_numpy(t.split.labelled)
-    lab = (
-        labelled[_tiled_permutation(len(labelled), n, gen)].view(shape)
-        if len(labelled)
-        else torch.empty((shape[0], 0), dtype=torch.long)
-    )  # no labelled images (mode gan)
-    unl = t.unlabelled[_tiled_permutation(len(t.unlabelled), n, gen)].view(shape)
-    unl2 = t.unlabelled[_tiled_permutation(len(t.unlabelled), n, gen)].view(shape)
-    n_pseudo = len(t.pseudo_idx)
-    pseudo = _tiled_permutation(n_pseudo, n, gen).view(shape) if n_pseudo else torch.empty(0, dtype=torch.long)
-    return tuple(distributed.shard(orders) for orders in (lab, unl, unl2, pseudo))  # this process's share
-
-
-@torch.no_grad()
-def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
-    torch._foreach_lerp_(list(ema.parameters()), list(net.parameters()), 1 - decay)
-    for b_ema, b in zip(ema.buffers(), net.buffers()):
-        b_ema.copy_(b)
-
-
-def ema_decay_at(decay: float, step: int) -> float:
-    """The EMA's decay at `step`: `decay`, or less while (1 + step) / (10 + step) is below it, so that
-    early on the average follows the recent weights instead of the random initial ones."""
-    return min(decay, (1 + step) / (10 + step))
-
-
-def lr_factor(cfg, step: int, total_steps: int) -> float:
-    """1, then linear decay to 0 over the last (1 - lr_decay_start) of training."""
-    start = cfg.lr_decay_start * total_steps
-    if step < start:
-        return 1.0
-    return max(0.0, (total_steps - step) / max(total_steps - start, 1.0))
-
-
-def select_pseudo_labels(t: Training) -> None:
-    """Self-training: the unlabelled images that the EMA discriminator assigns to one class with
-    probability >= train.pseudo_label_threshold become labelled examples (with that class) for the epoch."""
-    idx = torch.from_numpy(t.split.unlabelled).to(t.device)
-    probs = predict_probs(t.D_ema, t.x_train[idx], t.cfg.train.eval_batch_size)  # (N_unl, K)
-    confidence, classes = probs.max(1)
-    keep = confidence >= t.cfg.train.pseudo_label_threshold
-    t.pseudo_idx, t.pseudo_y = idx[keep], classes[keep]
-
-
 def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
     """Batch `i` of `orders` (from `epoch_orders`): a D step (where the mode trains D), an EMA update of
     D and a G step (where it trains a G), at this step's learning rate."""
@@ -247,12 +192,12 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
     t.G.train()
     t.D.train()
     stats, weight = {}, cfg.historical_averaging
+    penalty = None if t.history is None else (lambda n: weight * t.history["D" if n is t.D else "G"].penalty(n))
     for step, net, opt in ((d_step, t.D, t.opt_d), (g_step, t.G, t.opt_g)):
         if step is None:
             continue
         with autocast(t.device, t.compute_dtype):
             loss, step_stats = step(batch, cfg)
-        penalty = None if t.history is None else (lambda n: weight * t.history["D" if n is t.D else "G"].penalty(n))
         update(opt, loss, net, penalty)
         if net is t.D:
             ema_update(t.D_ema, t.D, ema_decay_at(cfg.ema_decay, t.step))
@@ -373,7 +318,8 @@ def run(cfg: Config, name: str, resume: str | Path | None = None) -> Path:
     if resume is not None:
         run_dir = Path(resume)
         state = load_checkpoint(run_dir / "checkpoint.pt")
-        check_same_config(state["config"], cfg.to_dict(), defaults=Config().to_dict())
+        saved = from_dict(state["config"]).to_dict()  # a config of an earlier version, as this one reads it
+        check_same_config(saved, cfg.to_dict())
     t = build(cfg, load_dataset(cfg.data))
     main = distributed.is_main()
     if state is not None:

@@ -4,12 +4,16 @@ from ganlearn import GANClassifier
 clf = GANClassifier(epochs=10).fit(X, y)  # y == -1 marks unlabelled rows
 """
 
+__version__ = "0.2.0"  # before the imports: modules read it while the package loads
+
 from .api import GANClassifier
 from .errors import CheckpointError, ConfigError, DataError, GanlearnError, TrainingError
+from .inference import Model, load
 
-__version__ = "0.2.0"
 __all__ = [
     "GANClassifier",
+    "Model",
+    "load",
     "CheckpointError",
     "ConfigError",
     "DataError",

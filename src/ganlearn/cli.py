@@ -72,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--out", help="PNG path (default: RUN_DIR/sample.png)")
 
+    p = sub.add_parser("predict", help="label new images with a trained classifier: a CSV of class probabilities")
+    p.add_argument("model", metavar="RUN_DIR_OR_EXPORT", help="a run folder or an exported .safetensors file")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders (searched recursively), .npz files")
+    p.add_argument("-o", "--out", default="predictions.csv", help="the CSV to write (default: predictions.csv)")
+
     p = sub.add_parser("export", help="the run's networks as one safetensors file (loading it runs no code)")
     p.add_argument("run_dir")
     p.add_argument("-o", "--out", help="file path (default: RUN_DIR/model.safetensors)")
@@ -240,10 +245,22 @@ def cmd_anomaly(args) -> None:
     print(f"histograms: {report['histogram_png']}")
 
 
+def cmd_predict(args) -> None:
+    import time
+
+    from .inference import load, write_predictions
+
+    model = load(args.model)
+    start = time.perf_counter()
+    n = write_predictions(model, args.inputs, Path(args.out))
+    seconds = time.perf_counter() - start
+    print(f"predictions for {n} images: {args.out}  ({n / seconds:.0f} images/s)")
+
+
 def cmd_export(args) -> None:
     from .export import export_run
 
-    print(f"model: {export_run(args.run_dir, args.out)}  (load with ganlearn.export.load_exported)")
+    print(f"model: {export_run(args.run_dir, args.out)}  (ganlearn predict MODEL IMAGES..., or ganlearn.load(MODEL))")
 
 
 def cmd_sample(args) -> None:
@@ -267,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                 "embed": cmd_embed,
                 "anomaly": cmd_anomaly,
                 "export": cmd_export,
+                "predict": cmd_predict,
             }[args.command](args)
     except GanlearnError as e:
         print(f"ganlearn: error: {e}", file=sys.stderr)

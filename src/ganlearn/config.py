@@ -27,10 +27,16 @@ class DataConfig:
     # a key of data.DATASETS: mnist | fashion | digits | npz | folder | mnist-seg | fashion-seg | seg-folder
     dataset: str = "mnist"
     path: str | None = None  # the .npz file or image folder for dataset npz / folder / seg-folder
+    unlabelled_path: str | None = None  # folder: a folder searched recursively for images whose labels are unknown
+    test_path: str | None = None  # folder: test images in one sub-folder per class (none: no test set)
+    labels_csv: str | None = None  # folder: a CSV of file,label rows; the images under path it lists are labelled
+    image_size: int | list[int] | None = None  # folder: side (or [height, width]) images are converted to
+    channels: int | None = None  # folder: 1 (grey) or 3 (RGB); null: the most common size and mode of the labelled
+    skip_bad_images: bool = False  # folder: skip and count unreadable image files instead of stopping
     data_dir: str | None = None  # where mnist / fashion live; else $GANLEARN_DATA, then the user cache
     download: bool = True  # download mnist / fashion (checksum-verified) when not found locally
     labels_per_class: int | None = 10  # size of the labelled split, per class ...
-    label_rate: float | None = None  # ... or as a fraction of each class (setting one unsets the other)
+    label_rate: float | None = None  # ... or a fraction of each class (set one, or neither: every label)
     val_per_class: int = 0  # labelled validation examples held out of training (for model selection)
     split_seed: int | None = None  # seed of the labelled split (null: train.seed): one split, several training seeds
     split_method: str = "ganlearn"  # ganlearn | improved-gan (the reference code's split for the same seed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .data import DATASETS
+from .data import DATASETS, SOURCE_KEYS
 from .errors import ConfigError
 from .modes import MODES, check_mode
 from .nets import MODELS
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 def validate(cfg: Config, defaults: Config) -> None:
     """Cross-field checks that a type check cannot express; `defaults` is Config(), the values that
     keys of other modes must keep."""
-    _validate_data(cfg.data)
+    _validate_data(cfg.data, defaults.data)
     _validate_train(cfg.train)
     if cfg.model.minibatch_kernels < 0 or cfg.model.vbn_ref < 0:
         raise ConfigError("model.minibatch_kernels and model.vbn_ref must be >= 0 (0 turns them off)")
@@ -32,9 +32,18 @@ def validate(cfg: Config, defaults: Config) -> None:
     check_mode(cfg, defaults)
 
 
-def _validate_data(d: DataConfig) -> None:
-    if (d.labels_per_class is None) == (d.label_rate is None):
-        raise ConfigError("set exactly one of data.labels_per_class and data.label_rate")
+def _validate_data(d: DataConfig, defaults: DataConfig) -> None:
+    if d.labels_per_class is not None and d.label_rate is not None:
+        raise ConfigError("set at most one of data.labels_per_class and data.label_rate (neither: every label)")
+    for key in sorted(SOURCE_KEYS - DATASETS[d.dataset].keys):
+        if getattr(d, key) != getattr(defaults, key):
+            users = [name for name, source in DATASETS.items() if key in source.keys]
+            raise ConfigError(f"data.{key} is not read by data set {d.dataset} (it is for {' | '.join(users)})")
+    if d.channels not in (None, 1, 3):
+        raise ConfigError(f"data.channels must be 1 (grey) or 3 (RGB), got {d.channels}")
+    size = [d.image_size] * 2 if isinstance(d.image_size, int) else d.image_size
+    if size is not None and (len(size) != 2 or min(size) < 1):
+        raise ConfigError(f"data.image_size must be a side or [height, width] of at least 1, got {d.image_size}")
     if d.labels_per_class is not None and d.labels_per_class < 1:
         raise ConfigError(f"data.labels_per_class must be at least 1, got {d.labels_per_class}")
     if d.label_rate is not None and not 0 < d.label_rate <= 1:

@@ -11,9 +11,16 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
+from . import __version__
 from . import config as config_mod
 from .errors import CheckpointError
 from .evaluate import load_run, restore_models
+
+FORMAT = "ganlearn-model-1"
+
+
+def _version(text: str) -> str:
+    return ".".join(text.split(".")[:2])  # a file is read by the major.minor version that wrote it
 
 
 def export_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
@@ -23,18 +30,20 @@ def export_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
     tensors = {f"G.{k}": v.contiguous() for k, v in G.state_dict().items()}
     tensors |= {f"D.{k}": v.contiguous() for k, v in D.state_dict().items()}
     metadata = {
-        "format": "ganlearn-model-1",
+        "format": FORMAT,
+        "ganlearn_version": __version__,
         "config": json.dumps(cfg.to_dict()),
         "classes": json.dumps(state["classes"]),
         "image_shape": json.dumps(state["image_shape"]),
+        "conversion": json.dumps(state.get("conversion")),
     }
     out = Path(out) if out else Path(run_dir) / "model.safetensors"
     save_file(tensors, str(out), metadata=metadata)
     return out
 
 
-def load_exported(path: str | Path, device: str = "cpu"):
-    """(config, G, D, classes) from an exported file, the networks in evaluation mode."""
+def read_safetensors(path: str | Path, fmt: str, device: str = "cpu") -> tuple[dict, dict]:
+    """(tensors, metadata) of a ganlearn safetensors file of format `fmt`, written by this version."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"exported model not found: {path}")
@@ -44,17 +53,40 @@ def load_exported(path: str | Path, device: str = "cpu"):
         tensors = load_file(str(path), device=device)
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{path} is not a readable safetensors file ({e})") from None
-    if metadata.get("format") != "ganlearn-model-1":
-        raise CheckpointError(f"{path} is a safetensors file but not a ganlearn model")
+    if metadata.get("format") != fmt:
+        raise CheckpointError(f"{path} is a safetensors file but not a ganlearn {fmt.split('-')[1]} file")
+    written_by = metadata.get("ganlearn_version", "0.1")
+    if _version(written_by) != _version(__version__):
+        raise CheckpointError(
+            f"{path} was exported by ganlearn {written_by}; this is ganlearn {__version__}: "
+            f"export it again with this version, or use ganlearn {written_by}"
+        )
+    return tensors, metadata
+
+
+def read_exported(path: str | Path, device: str = "cpu") -> tuple:
+    """(config, state) of an exported file, `state` holding what a run's checkpoint holds for
+    prediction: classes, image_shape, conversion, G and D_ema (the weights)."""
+    tensors, metadata = read_safetensors(path, FORMAT, device)
     try:
         cfg = config_mod.from_dict(json.loads(metadata["config"]))
         state = {
             "classes": json.loads(metadata["classes"]),
             "image_shape": json.loads(metadata["image_shape"]),
+            "conversion": json.loads(metadata.get("conversion", "null")),
             "G": {k[2:]: v for k, v in tensors.items() if k.startswith("G.")},
             "D_ema": {k[2:]: v for k, v in tensors.items() if k.startswith("D.")},
         }
+    except (KeyError, TypeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path}: inconsistent ganlearn model ({str(e).splitlines()[0]})") from None
+    return cfg, state
+
+
+def load_exported(path: str | Path, device: str = "cpu"):
+    """(config, G, D, classes) from an exported file, the networks in evaluation mode."""
+    cfg, state = read_exported(path, device)
+    try:
         G, D = restore_models(cfg, state, torch.device(device))
-    except (KeyError, TypeError, json.JSONDecodeError, RuntimeError) as e:
+    except RuntimeError as e:
         raise CheckpointError(f"{path}: inconsistent ganlearn model ({str(e).splitlines()[0]})") from None
     return cfg, G, D, state["classes"]

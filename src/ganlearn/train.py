@@ -83,6 +83,7 @@ class Training:
             "config": self.cfg.to_dict(),
             "classes": self.data.classes,
             "image_shape": list(self.data.image_shape),
+            "conversion": self.data.conversion,
             "epoch": self.epoch,
             "iteration": self.iteration,
             "step": self.step,

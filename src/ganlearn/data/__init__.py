@@ -24,18 +24,23 @@ class Source:
     load: Callable[..., Dataset]  # DataConfig -> Dataset
     kind: str  # "images": images with class labels; "segmentation": images with label maps
     needs_path: bool = False  # reads the user's data.path
+    keys: frozenset = frozenset()  # the data-set-specific DataConfig keys it reads (see SOURCE_KEYS)
 
 
+CANVAS_KEYS = frozenset({"canvas_size", "max_objects", "train_canvases", "test_canvases", "canvas_seed"})
+FILE_KEYS = frozenset({"unlabelled_path", "test_path", "labels_csv", "image_size", "channels", "skip_bad_images"})
 DATASETS = {
     "mnist": Source(lambda d: load_mnist("mnist", d.data_dir, d.download), "images"),
     "fashion": Source(lambda d: load_mnist("fashion", d.data_dir, d.download), "images"),
     "digits": Source(lambda d: load_digits(), "images"),
     "npz": Source(lambda d: load_npz(d.path), "images", needs_path=True),
-    "folder": Source(lambda d: load_image_folder(d.path), "images", needs_path=True),
-    "mnist-seg": Source(lambda d: load_canvases(d, "mnist"), "segmentation"),
-    "fashion-seg": Source(lambda d: load_canvases(d, "fashion"), "segmentation"),
+    "folder": Source(load_image_folder, "images", needs_path=True, keys=FILE_KEYS),
+    "mnist-seg": Source(lambda d: load_canvases(d, "mnist"), "segmentation", keys=CANVAS_KEYS),
+    "fashion-seg": Source(lambda d: load_canvases(d, "fashion"), "segmentation", keys=CANVAS_KEYS),
     "seg-folder": Source(lambda d: load_seg_folder(d.path), "segmentation", needs_path=True),
 }
+# keys that only some data sets read; with any other they must keep their default
+SOURCE_KEYS = frozenset().union(*(source.keys for source in DATASETS.values()))
 
 
 def load_dataset(cfg) -> Dataset:

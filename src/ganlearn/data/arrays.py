@@ -15,14 +15,15 @@ from ..errors import DataError
 
 @dataclass
 class Dataset:
-    """A training and a test set of images with integer labels."""
+    """A training and a test set of images with integer labels (-1: an unlabelled training image)."""
 
     name: str
     x_train: np.ndarray  # (N, C, H, W) float32 in [0, 1]
-    y_train: np.ndarray  # (N,) int64
-    x_test: np.ndarray
-    y_test: np.ndarray
+    y_train: np.ndarray  # (N,) int64 in -1..K-1
+    x_test: np.ndarray  # (M, C, H, W); M may be 0 (no test set)
+    y_test: np.ndarray  # (M,) int64 in 0..K-1
     classes: list[str]
+    conversion: dict | None = None  # how image files were converted (data/images.py), applied again to predict
 
     @property
     def n_classes(self) -> int:
@@ -56,17 +57,18 @@ def as_images(x: np.ndarray, what: str = "images") -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def check_labels(y: np.ndarray, n_images: int, n_classes: int, what: str = "labels") -> np.ndarray:
-    """Labels as int64, one per image, each in 0..n_classes-1."""
+def check_labels(y: np.ndarray, n_images: int, n_classes: int, what: str = "labels", unlabelled: bool = False):
+    """Labels as int64, one per image, each in 0..n_classes-1 (or -1, unlabelled, where `unlabelled`)."""
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != n_images:
         raise DataError(f"{what}: {n_images} images but {len(y) if y.ndim else 0} labels (shape {y.shape})")
     if y.dtype.kind not in "iu" and not (y.dtype.kind == "f" and np.all(y == np.round(y))):
         raise DataError(f"{what} must be integers, got dtype {y.dtype}")
     y = y.astype(np.int64)
-    bad = (y < 0) | (y >= n_classes)
+    bad = (y < (-1 if unlabelled else 0)) | (y >= n_classes)
     if bad.any():
-        raise DataError(f"{what} must lie in 0..{n_classes - 1}; found {y[bad][0]}")
+        allowed = f"0..{n_classes - 1}" + (" or -1 (unlabelled)" if unlabelled else "")
+        raise DataError(f"{what} must lie in {allowed}; found {y[bad][0]}")
     return y
 
 
@@ -76,8 +78,10 @@ def make_dataset(name, x_train, y_train, x_test, y_test, classes=None) -> Datase
     if x_train.shape[1:] != x_test.shape[1:]:
         raise DataError(f"training images {x_train.shape[1:]} and test images {x_test.shape[1:]} differ in shape")
     if classes is None:
-        classes = [str(c) for c in range(int(max(np.max(y_train), np.max(y_test))) + 1)]
-    y_train = check_labels(y_train, len(x_train), len(classes), "training labels")
+        classes = [str(c) for c in range(int(max(np.max(y_train, initial=-1), np.max(y_test, initial=-1))) + 1)]
+    y_train = check_labels(y_train, len(x_train), len(classes), "training labels", unlabelled=True)
+    if not (y_train >= 0).any():
+        raise DataError("no labelled training images: at least one image of each class needs its label")
     y_test = check_labels(y_test, len(x_test), len(classes), "test labels")
     return Dataset(name, x_train, y_train, x_test, y_test, list(classes))
 
@@ -93,11 +97,6 @@ def holdout(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.2, seed: int 
             f"cannot hold out a stratified {test_fraction:.0%} test set from {len(y)} images "
             f"({e}); add images or provide a separate test set"
         ) from None
-
-
-def _reorder(split):
-    x_tr, x_te, y_tr, y_te = split
-    return x_tr, y_tr, x_te, y_te
 
 
 def load_digits() -> Dataset:

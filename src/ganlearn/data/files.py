@@ -8,15 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .arrays import Dataset, _reorder, holdout, make_dataset
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-GREY_MODES = ("1", "L", "I", "I;16", "F")
+from .arrays import Dataset, make_dataset
+from .images import GREY_MODES, IMAGE_SUFFIXES, choose_conversion, decode_images, find_images, read_labels_csv
 
 
 def image_files(folder: Path) -> list[Path]:
-    """The PNG and JPEG files of a folder, sorted by name."""
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    """The image files of a folder (not its sub-folders), sorted by name."""
+    return find_images(folder, recursive=False)
 
 
 def read_image(path: Path, mode: str | None = None) -> np.ndarray:
@@ -44,31 +42,28 @@ def read_label_map(path: Path) -> np.ndarray:
         raise DataError(f"{path}: not a readable image ({e})") from None
 
 
-def read_class_folders(root: Path) -> tuple[list[np.ndarray], list[int], list[str]]:
-    """(images, labels, class names) from one sub-folder per class; every image is read in the mode
-    (grey or RGB) of the first and must have its size."""
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
-    if not classes:
+def class_folder_files(root: Path, classes: list[str] | None = None) -> tuple[list[Path], list[int], list[str]]:
+    """(image files, their labels, class names) of one sub-folder per class, searched recursively;
+    `classes` (those of the training set) must then be the same folders."""
+    if not root.is_dir():
+        raise DataError(f"image folder does not exist: {root}")
+    found = sorted(p.name for p in root.iterdir() if p.is_dir())
+    if not found:
         raise DataError(f"{root}: expected one sub-folder per class, found none")
-    images, labels, first_file = [], [], None
-    for label, name in enumerate(classes):
-        for file in image_files(root / name):
-            if not images:
-                images.append(read_image(file))  # its mode (grey or RGB) and size hold for the rest
-                first_file = file
-            else:
-                arr = read_image(file, "L" if images[0].ndim == 2 else "RGB")
-                if arr.shape != images[0].shape:
-                    raise DataError(f"{file}: size {arr.shape} differs from {first_file} {images[0].shape}")
-                images.append(arr)
-            labels.append(label)
-    if not images:
-        raise DataError(f"{root}: no PNG or JPEG images in the class folders")
-    return images, labels, classes
+    if classes is not None and found != classes:
+        raise DataError(f"{root}: its class folders {found} differ from the training classes {classes}")
+    files, labels = [], []
+    for label, name in enumerate(found):
+        members = find_images(root / name)
+        if not members:
+            raise DataError(f"{root / name}: a class folder with no images ({', '.join(IMAGE_SUFFIXES)})")
+        files += members
+        labels += [label] * len(members)
+    return files, labels, found
 
 
 def load_npz(path: str) -> Dataset:
-    """Arrays x_train, y_train and optionally x_test, y_test (else a fixed 20% holdout) from a .npz file."""
+    """Arrays x_train, y_train (-1 marks an unlabelled row) and optionally x_test, y_test from a .npz file."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"file not found: {path}")
@@ -85,19 +80,49 @@ def load_npz(path: str) -> Dataset:
         raise DataError(f"{path}: {len(x)} training images but {len(y)} labels")
     if "x_test" in arrays:
         return make_dataset(path.stem, x, y, arrays["x_test"], arrays["y_test"])
-    return make_dataset(path.stem, *_reorder(holdout(x, y)))
+    return make_dataset(path.stem, x, y, x[:0], y[:0])  # no test set: none is taken from the labels
 
 
-def load_image_folder(path: str) -> Dataset:
-    """PNG/JPEG images in one sub-folder per class; `train/` and `test/` sub-folders if present."""
-    root = Path(path)
+def _labelled_files(cfg) -> tuple[list[Path], list[int], list[str], list[Path], Path | None]:
+    """(labelled files, labels, class names, unlabelled files, test folder) of a folder data set."""
+    root, test_root = Path(cfg.path), Path(cfg.test_path) if cfg.test_path else None
     if not root.is_dir():
         raise DataError(f"image folder does not exist: {root}")
-    if (root / "train").is_dir() and (root / "test").is_dir():
-        x, y, classes = read_class_folders(root / "train")
-        x_te, y_te, test_classes = read_class_folders(root / "test")
-        if test_classes != classes:
-            raise DataError(f"{root}: train classes {classes} differ from test classes {test_classes}")
-        return make_dataset(root.name, np.stack(x), y, np.stack(x_te), y_te, classes)
-    x, y, classes = read_class_folders(root)
-    return make_dataset(root.name, *_reorder(holdout(np.stack(x), np.array(y))), classes=classes)
+    if cfg.labels_csv:  # every image under data.path; the listed ones labelled
+        label_of = read_labels_csv(Path(cfg.labels_csv), root)
+        files = find_images(root)
+        classes = sorted(set(label_of.values()))
+        labelled = [f for f in files if f.resolve() in label_of]
+        labels = [classes.index(label_of[f.resolve()]) for f in labelled]
+        return labelled, labels, classes, [f for f in files if f.resolve() not in label_of], test_root
+    if test_root is None and (root / "train").is_dir() and (root / "test").is_dir():
+        root, test_root = root / "train", root / "test"
+    return *class_folder_files(root), [], test_root
+
+
+def load_image_folder(cfg) -> Dataset:
+    """Dataset `folder` of a DataConfig: labelled images in one sub-folder per class under data.path (or
+    the images under data.path that data.labels_csv lists), unlabelled ones anywhere under
+    data.unlabelled_path, and a test set in class folders under data.test_path (or data.path/train and
+    data.path/test). Without a test folder there is no test set: no labels are taken from the few
+    there are. Every image is converted to one size and mode (images.Conversion)."""
+    labelled, labels, classes, unlabelled, test_root = _labelled_files(cfg)
+    if cfg.unlabelled_path:
+        folder = Path(cfg.unlabelled_path)
+        if not folder.is_dir():
+            raise DataError(f"unlabelled image folder does not exist: {folder}")
+        known = {f.resolve() for f in labelled}
+        more = [f for f in find_images(folder) if f.resolve() not in known]
+        if not more:
+            raise DataError(f"{folder}: no images in the unlabelled folder ({', '.join(IMAGE_SUFFIXES)})")
+        unlabelled += more
+    test, test_labels = class_folder_files(test_root, classes)[:2] if test_root else ([], [])
+    conversion = choose_conversion(labelled, cfg.image_size, cfg.channels)
+    files = labelled + unlabelled + test
+    images, kept = decode_images(files, conversion, cfg.skip_bad_images)
+    x = images.transpose(0, 3, 1, 2)  # (N, C, H, W)
+    y = np.array(labels + [-1] * len(unlabelled) + test_labels, np.int64)[kept]
+    is_test = np.arange(len(files))[kept] >= len(labelled) + len(unlabelled)
+    data = make_dataset(Path(cfg.path).name, x[~is_test], y[~is_test], x[is_test], y[is_test], classes)
+    data.conversion = conversion.to_dict()
+    return data

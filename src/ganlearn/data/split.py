@@ -33,8 +33,9 @@ def labelled_split(
     seed: int = 0,
     method: str = "ganlearn",
 ) -> Split:
-    """A balanced, seeded labelled split: `labels_per_class` examples of each class, or
-    `label_rate` of each class (at least one). The test set is never an input here.
+    """A balanced, seeded labelled split: `labels_per_class` examples of each class, or `label_rate`
+    of each class (at least one), or, with neither, every labelled one (y == -1 marks an unlabelled
+    image, which is never chosen). The test set is never an input here.
     method "ganlearn" shuffles each class with numpy's default_rng(seed); "improved-gan" draws the
     split the reference code does (RandomState(seed).permutation of the whole training set, then
     each class's first examples in that order), so its seed_data=1 is split_seed=1 here."""
@@ -43,8 +44,13 @@ def labelled_split(
     labelled, val = [], []
     for c in range(n_classes):
         members = rng.permutation(np.flatnonzero(y == c)) if order is None else order[y[order] == c]
-        n = labels_per_class if label_rate is None else max(1, int(round(label_rate * len(members))))
-        if n + val_per_class > len(members):
+        if not len(members):
+            raise DataError(f"class {c} has no labelled training image")
+        if label_rate is not None:
+            n = max(1, int(round(label_rate * len(members))))
+        else:  # neither set: every labelled image not held out for validation
+            n = len(members) - val_per_class if labels_per_class is None else labels_per_class
+        if n < 1 or n + val_per_class > len(members):
             raise DataError(
                 f"asked for {n} labelled + {val_per_class} validation examples of class {c}, "
                 f"but the training set has only {len(members)}"

@@ -1,0 +1,149 @@
+"""A trained classifier put to use on new images: `ganlearn.load(path)` and `ganlearn predict`.
+
+    model = ganlearn.load("runs/000-images_ssl")       # a run folder or an exported .safetensors file
+    model.predict(["new/cat.png", "more_images/"])       # class names
+    model.predict_proba(images)                          # (N, K), images as arrays, PIL images or paths
+
+Inputs are brought to the run's images exactly as training brought its files: to the recorded size
+and mode (data/images.py), or for runs on arrays, to their shape.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import as_images
+from .data.images import Conversion, decode_images, find_images
+from .errors import DataError, GanlearnError
+from .evaluate import load_run, restore_models
+from .export import read_exported
+from .hardware import resolve_device
+from .losses import real_logit
+from .modes import MODES
+from .predict import predict_logits
+
+
+class Model:
+    """A trained K-class discriminator with the conversion its training images went through.
+
+    Attributes: `classes_` (class names), `image_shape` (C, H, W), `conversion`, `kplus1` (whether
+    D also tells real from generated images: mode ssl), `D` (in evaluation mode).
+    """
+
+    def __init__(self, D: torch.nn.Module, classes: list[str], image_shape, conversion: dict | None, kplus1: bool):
+        self.D, self.classes_, self.image_shape, self.kplus1 = D, np.array(classes), tuple(image_shape), kplus1
+        c, h, w = self.image_shape
+        self.conversion = (
+            Conversion(tuple(conversion["size"]), conversion["channels"]) if conversion else Conversion((h, w), c)
+        )
+        self._resized_once = False
+
+    def images(self, inputs) -> tuple[torch.Tensor, list[str]]:
+        """(N, C, H, W) float32 images and a name for each: file paths, `file.npz[i]`, or `[i]`."""
+        items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        parts = [self._one(item) for item in items]
+        x = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, *self.image_shape), np.float32)
+        return torch.from_numpy(x), [name for p in parts for name in p[1]]
+
+    def _one(self, item) -> tuple[np.ndarray, list[str]]:
+        if isinstance(item, (str, Path)):
+            return self._path(Path(item))
+        if hasattr(item, "convert") and hasattr(item, "size"):  # a PIL image
+            return as_images(self.conversion.apply(item)[None]), ["[0]"]
+        array = np.asarray(item)
+        return self._array(array), [f"[{i}]" for i in range(len(array))]
+
+    def _path(self, path: Path) -> tuple[np.ndarray, list[str]]:
+        if path.suffix.lower() == ".npz":
+            return self._npz(path)
+        files = find_images(path) if path.is_dir() else [path]
+        if path.is_dir() and not files:
+            raise DataError(f"{path}: no images in the folder")
+        if not path.exists():
+            raise DataError(f"no such file or folder: {path}")
+        images, _ = decode_images(files, self.conversion, what="images to predict", cache=False)
+        return as_images(images.transpose(0, 3, 1, 2)), [str(f) for f in files]
+
+    def _npz(self, path: Path) -> tuple[np.ndarray, list[str]]:
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                key = next(
+                    (k for k in ("x", "x_test", "x_train") if k in f.files), f.files[0] if len(f.files) == 1 else None
+                )
+                if key is None:
+                    raise DataError(f"{path}: expected an array x (or x_test, x_train), found {sorted(f.files)}")
+                array = f[key]
+        except (OSError, ValueError) as e:
+            raise DataError(f"{path}: not a readable .npz file ({e})") from None
+        return self._array(array, str(path)), [f"{path}[{i}]" for i in range(len(array))]
+
+    def _array(self, array: np.ndarray, what: str = "images") -> np.ndarray:
+        """uint8 or float images (N, H, W[, C]) or (N, C, H, W) -> the run's (N, C, H, W) in [0, 1]."""
+        x = as_images(array, what)
+        if x.shape[1:] == self.image_shape:
+            return x
+        from PIL import Image
+
+        if not self._resized_once:
+            print(f"converting {what} of shape {x.shape[1:]} to the run's {self.image_shape}")
+            self._resized_once = True
+        pixels = (x * 255).round().astype(np.uint8).transpose(0, 2, 3, 1)  # (N, H, W, C)
+        pictures = [Image.fromarray(p[..., 0] if p.shape[-1] == 1 else p) for p in pixels]
+        return as_images(np.stack([self.conversion.apply(p) for p in pictures]))
+
+    @torch.no_grad()
+    def logits(self, inputs, batch_size: int = 1000) -> tuple[torch.Tensor, list[str]]:
+        """(N, K) fp32 class logits of the inputs, and their names."""
+        x, names = self.images(inputs)
+        return predict_logits(self.D, x.to(next(self.D.parameters()).device), batch_size).float().cpu(), names
+
+    def predict_proba(self, inputs) -> np.ndarray:
+        """(N, K) class probabilities given that the image is real."""
+        return self.logits(inputs)[0].softmax(1).double().numpy()
+
+    def predict(self, inputs) -> np.ndarray:
+        """(N,) the most probable class name of each input."""
+        return self.classes_[self.logits(inputs)[0].argmax(1).numpy()]
+
+    def p_real(self, inputs) -> np.ndarray:
+        """(N,) p(real | x) of the K+1 discriminator: low for images unlike the training data."""
+        if not self.kplus1:
+            raise GanlearnError("p(real) needs a K+1 discriminator (a run of mode ssl)")
+        return torch.sigmoid(real_logit(self.logits(inputs)[0])).double().numpy()
+
+
+def load(path: str | Path, device: str = "auto") -> Model:
+    """The classifier of a run folder (its moving average of D) or of an exported .safetensors file."""
+    path = Path(path)
+    if path.is_dir():
+        cfg, state = load_run(path)
+    elif path.is_file():
+        cfg, state = read_exported(path)
+    else:
+        raise GanlearnError(f"not a run folder or an exported model: {path}")
+    mode = MODES[cfg.train.mode]
+    if not mode.classifies:
+        raise GanlearnError(f"{path} was trained in mode {cfg.train.mode}, which has no classifier")
+    _, D = restore_models(cfg, state, resolve_device(device))
+    return Model(D, state["classes"], state["image_shape"], state.get("conversion"), mode.classifies and mode.generates)
+
+
+def write_predictions(model: Model, inputs: list[str], out: Path) -> int:
+    """Write a CSV of file, predicted class, each class's probability (and p_real for a K+1 D); the row count."""
+    import csv
+
+    logits, names = model.logits(inputs)
+    probs = logits.softmax(1).numpy()
+    p_real = torch.sigmoid(real_logit(logits)).numpy() if model.kplus1 else None
+    with out.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(
+            ["file", "predicted", *[f"p_{c}" for c in model.classes_], *(["p_real"] if model.kplus1 else [])]
+        )
+        for i, name in enumerate(names):
+            row = [name, model.classes_[probs[i].argmax()], *[f"{p:.6f}" for p in probs[i]]]
+            writer.writerow(row + ([f"{p_real[i]:.6f}"] if p_real is not None else []))
+    return len(names)

@@ -86,3 +86,26 @@ NOT_APPLICABLE = {"check_classifiers_classes": "-1 is a class label there; here 
 @parametrize_with_checks([GANClassifier(**SMALL)], expected_failed_checks=lambda est: NOT_APPLICABLE)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_save_and_load_through_safetensors(tmp_path):
+    X, y_semi, X_test, _ = digits_with_unlabelled(per_class=3)
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"], object)
+    y_named = np.where(y_semi >= 0, names[np.clip(y_semi, 0, 9)], -1).astype(object)
+    clf = GANClassifier(**SMALL).fit(X, y_named)
+    path = clf.save(tmp_path / "clf.safetensors")
+    loaded = GANClassifier.load(path)
+    assert np.array_equal(loaded.predict(X_test), clf.predict(X_test)) and set(loaded.classes_) == set(names)
+    assert np.allclose(loaded.predict_proba(X_test), clf.predict_proba(X_test))
+    assert loaded.get_params()["epochs"] == SMALL["epochs"]
+
+
+def test_from_config_trains_as_the_config_does():
+    """The schedule and shifts of a shipped config, which the estimator's own parameters do not name."""
+    clf = GANClassifier.from_config("mnist_ssl_full", epochs=38)
+    cfg = clf._config(n_samples=1000, seed=1)
+    assert (cfg.train.epochs, cfg.train.batch_size, cfg.train.lr_decay_start) == (38, 100, 0.3)
+    assert cfg.train.augment_shift == 2 and cfg.train.augment_unlabelled
+    X, y_semi, X_test, y_test = digits_with_unlabelled(per_class=3)
+    small = GANClassifier.from_config("digits_ssl", epochs=2, iters_per_epoch=10).fit(X, y_semi)
+    assert small.score(X_test, y_test) > 0.2  # it learns (chance: 0.1)

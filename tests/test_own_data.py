@@ -201,3 +201,16 @@ def test_an_exported_model_predicts_the_same_and_names_a_foreign_version(trained
     with pytest.raises(CheckpointError, match="exported by ganlearn 9.1.0; this is ganlearn"):
         ganlearn.load(tmp_path / "old.safetensors")
     assert json.loads(metadata["conversion"]) == {"size": [12, 12], "channels": 1}
+
+
+def test_images_ssl_trains_resumes_and_predicts(tmp_path):
+    """The starting config for a user's images, small: 16x16 images, a narrow pair, a few iterations."""
+    overrides = make_folder(tmp_path)[:-1]  # images_ssl takes every label by itself
+    small = ["data.image_size=16", "model.width=8", "train.iters_per_epoch=4", "train.batch_size=8"]
+    args = ["train", "-c", "images_ssl", "--no-progress", "--out-dir", str(tmp_path / "runs")]
+    sets = [x for o in overrides + small for x in ("--set", o)]
+    assert main([*args, "--epochs", "1", *sets]) == 0
+    run = tmp_path / "runs" / "000-images_ssl"
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--no-progress"]) == 0
+    model = ganlearn.load(run)
+    assert model.image_shape == (1, 16, 16) and model.predict(str(tmp_path / "test")).shape == (20,)

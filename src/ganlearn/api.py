@@ -2,31 +2,43 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import torch
+from safetensors.torch import save_file
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .config import Config, from_dict
+from . import __version__
+from . import config as config_mod
+from .config import Config
 from .data import Split, as_images, make_dataset
+from .export import read_safetensors
 from .hardware import fork_rng, resolve_device
+from .nets import build_models
 from .predict import predict_logits
 from .runlog import RunLog
 from .train import build, fit
 
 UNLABELLED = -1
+ESTIMATOR_FORMAT = "ganlearn-estimator-1"
 
 
 class GANClassifier(ClassifierMixin, BaseEstimator):
     """Semi-supervised classifier: the discriminator of a GAN with K real classes and a fake one
     (Salimans et al. 2016), its generator trained by feature matching.
 
-    Parameters mirror the `model` and `train` sections of a ganlearn config. X is (n, d) or images
-    (n, H, W) / (n, C, H, W); values outside [0, 1] are min-max scaled per feature with the
-    training range. y follows scikit-learn's semi-supervised convention: -1 marks unlabelled rows.
-    After `fit`: `classes_`, `discriminator_` (EMA weights, on the CPU), `generator_`, `history_`.
+    Parameters mirror the `model` and `train` sections of a ganlearn config; `config` names a config
+    (built-in or a YAML file) whose other settings (schedule, shifts, ...) training takes too:
+    `GANClassifier.from_config("mnist_ssl_full")` trains as that config does. X is (n, d) or images
+    (n, H, W) / (n, C, H, W); values outside [0, 1] are min-max scaled per feature with the training
+    range. y follows scikit-learn's semi-supervised convention: -1 marks unlabelled rows.
+    After `fit`: `classes_`, `discriminator_` (EMA weights, on the CPU), `generator_`, `history_`,
+    `image_shape_`. `save(path)` / `GANClassifier.load(path)` keep a fitted one in a safetensors file.
     """
 
     def __init__(
@@ -45,6 +57,7 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         device="auto",
         verbose=False,
+        config=None,
     ):
         self.model = model
         self.d_hidden = d_hidden
@@ -60,6 +73,28 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.config = config
+
+    @classmethod
+    def from_config(cls, name_or_path: str, **params) -> GANClassifier:
+        """An estimator that trains as a ganlearn config does (its model, schedule, shifts, ...);
+        `params` override its settings, e.g. `from_config("mnist_ssl_full", epochs=38)`."""
+        cfg, _ = config_mod.load(name_or_path)
+        m, t = cfg.model, cfg.train
+        own = dict(
+            model=m.name,
+            d_hidden=tuple(m.d_hidden),
+            g_hidden=tuple(m.g_hidden),
+            z_dim=m.z_dim,
+            epochs=t.epochs,
+            iters_per_epoch=t.iters_per_epoch,
+            batch_size=t.batch_size,
+            lr=t.lr,
+            unlabelled_weight=t.unlabelled_weight,
+            ema_decay=t.ema_decay,
+            device=t.device,
+        )
+        return cls(config=name_or_path, **(own | params))
 
     def _images(self, X: np.ndarray) -> np.ndarray:
         """Scale into [0, 1] with the training range, then shape as images (n, C, H, W)."""
@@ -72,27 +107,25 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
         return as_images(X, "X")
 
     def _config(self, n_samples: int, seed: int) -> Config:
-        """The run config of these parameters, checked as every config is (a ConfigError is a ValueError)."""
-        # plain Python numbers: a search over np.arange or scipy.stats values passes NumPy scalars
-        model = {
-            "name": self.model,
-            "z_dim": int(self.z_dim),
-            "d_hidden": [int(h) for h in self.d_hidden],
-            "g_hidden": [int(h) for h in self.g_hidden],
+        """The named config (else the defaults) with these parameters set, checked as every config is
+        (a ConfigError is a ValueError)."""
+        settings = {  # plain numbers: a search over np.arange or scipy.stats passes NumPy scalars
+            "model.name": self.model,
+            "model.z_dim": int(self.z_dim),
+            "model.d_hidden": [int(h) for h in self.d_hidden],
+            "model.g_hidden": [int(h) for h in self.g_hidden],
+            "train.mode": "ssl",
+            "train.epochs": int(self.epochs),
+            "train.iters_per_epoch": None if self.iters_per_epoch is None else int(self.iters_per_epoch),
+            "train.batch_size": int(min(self.batch_size, n_samples)),
+            "train.lr": float(self.lr),
+            "train.unlabelled_weight": float(self.unlabelled_weight),
+            "train.ema_decay": float(self.ema_decay),
+            "train.seed": seed,
+            "train.device": self.device,
+            "train.progress": bool(self.verbose),
         }
-        train = {
-            "mode": "ssl",
-            "epochs": int(self.epochs),
-            "iters_per_epoch": None if self.iters_per_epoch is None else int(self.iters_per_epoch),
-            "batch_size": int(min(self.batch_size, n_samples)),
-            "lr": float(self.lr),
-            "unlabelled_weight": float(self.unlabelled_weight),
-            "ema_decay": float(self.ema_decay),
-            "seed": seed,
-            "device": self.device,
-            "progress": self.verbose,
-        }
-        return from_dict({"model": model, "train": train})
+        return config_mod.load(self.config, [f"{key}={json.dumps(value)}" for key, value in settings.items()])[0]
 
     def fit(self, X, y):
         """Train on all rows of X; rows with y == -1 are used without their label."""
@@ -116,7 +149,44 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
             self.history_ = fit(t, RunLog(None), verbose=self.verbose)
         self.discriminator_ = t.D_ema.cpu().eval()
         self.generator_ = t.G.cpu().eval()
+        self.image_shape_ = data.image_shape
         return self
+
+    def save(self, path) -> Path:
+        """Write the fitted estimator (weights, parameters, classes) to a safetensors file: `load` reads
+        it back, and reading it runs no code."""
+        check_is_fitted(self)
+        tensors = {f"D.{k}": v.contiguous() for k, v in self.discriminator_.state_dict().items()}
+        tensors |= {f"G.{k}": v.contiguous() for k, v in self.generator_.state_dict().items()}
+        if self.scale_ is not None:
+            tensors["scale.low"], tensors["scale.span"] = (torch.from_numpy(np.asarray(a)) for a in self.scale_)
+        metadata = {
+            "format": ESTIMATOR_FORMAT,
+            "ganlearn_version": __version__,
+            "params": json.dumps(self.get_params() | {"random_state": None}),  # a fitted one draws nothing
+            "classes": json.dumps(self.classes_.tolist()),
+            "image_shape": json.dumps(list(self.image_shape_)),
+            "n_features_in": str(self.n_features_in_),
+        }
+        save_file(tensors, str(path), metadata=metadata)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path) -> GANClassifier:
+        """A fitted estimator from a file that `save` wrote."""
+        tensors, metadata = read_safetensors(path, ESTIMATOR_FORMAT)
+        clf = cls(**json.loads(metadata["params"]))
+        clf.classes_, clf.image_shape_ = (
+            np.array(json.loads(metadata["classes"])),
+            tuple(json.loads(metadata["image_shape"])),
+        )
+        clf.n_features_in_, clf.history_ = int(metadata["n_features_in"]), []
+        clf.scale_ = (tensors["scale.low"].numpy(), tensors["scale.span"].numpy()) if "scale.low" in tensors else None
+        G, D = build_models(clf._config(2, 0).model, clf.image_shape_, len(clf.classes_))
+        for net, prefix in ((G, "G."), (D, "D.")):
+            net.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith(prefix)})
+        clf.generator_, clf.discriminator_ = G.eval(), D.eval()
+        return clf
 
     def _logits(self, X) -> torch.Tensor:
         check_is_fitted(self)

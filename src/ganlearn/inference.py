@@ -35,26 +35,27 @@ class Model:
 
     def __init__(self, D: torch.nn.Module, classes: list[str], image_shape, conversion: dict | None, kplus1: bool):
         self.D, self.classes_, self.image_shape, self.kplus1 = D, np.array(classes), tuple(image_shape), kplus1
-        c, h, w = self.image_shape
-        self.conversion = (
-            Conversion(tuple(conversion["size"]), conversion["channels"]) if conversion else Conversion((h, w), c)
-        )
+        c, h, w = self.image_shape  # a run on arrays recorded no conversion: its images are converted to its shape
+        conversion = conversion or {"size": (h, w), "channels": c}
+        self.conversion = Conversion(tuple(conversion["size"]), conversion["channels"])
         self._resized_once = False
 
     def images(self, inputs) -> tuple[torch.Tensor, list[str]]:
-        """(N, C, H, W) float32 images and a name for each: file paths, `file.npz[i]`, or `[i]`."""
+        """(N, C, H, W) float32 images and a name for each: a file path, `file.npz[i]`, or `[i]` for the
+        i-th image given in memory."""
         items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
         parts = [self._one(item) for item in items]
         x = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, *self.image_shape), np.float32)
-        return torch.from_numpy(x), [name for p in parts for name in p[1]]
+        names = [name for images, names in parts for name in (names or [None] * len(images))]
+        return torch.from_numpy(x), [name or f"[{i}]" for i, name in enumerate(names)]
 
-    def _one(self, item) -> tuple[np.ndarray, list[str]]:
+    def _one(self, item) -> tuple[np.ndarray, list[str] | None]:
+        """One input's images (N, C, H, W) and their names (None: images given in memory)."""
         if isinstance(item, (str, Path)):
             return self._path(Path(item))
         if hasattr(item, "convert") and hasattr(item, "size"):  # a PIL image
-            return as_images(self.conversion.apply(item)[None]), ["[0]"]
-        array = np.asarray(item)
-        return self._array(array), [f"[{i}]" for i in range(len(array))]
+            return as_images(self.conversion.apply(item)[None]), None
+        return self._array(np.asarray(item)), None
 
     def _path(self, path: Path) -> tuple[np.ndarray, list[str]]:
         if path.suffix.lower() == ".npz":

@@ -9,6 +9,12 @@ REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("GANLEARN_DATA", REPO.parent / "shared" / "data"))
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    """Decoded image files are cached under $XDG_CACHE_HOME: a test's own, not the user's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     if not (DATA_DIR / "mnist" / "train-images-idx3-ubyte.gz").is_file():

@@ -17,11 +17,6 @@ from ganlearn.data import load_dataset, load_npz
 from ganlearn.errors import CheckpointError, DataError
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-
-
 def draw(path, cls: int, size=(12, 12), mode="L", seed=0):
     """A picture of class `cls`: a bright bar, horizontal (0) or vertical (1), on noise."""
     rng = np.random.default_rng(seed)

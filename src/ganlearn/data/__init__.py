@@ -34,7 +34,12 @@ DATASETS = {
     "fashion": Source(lambda d: load_mnist("fashion", d.data_dir, d.download), "images"),
     "digits": Source(lambda d: load_digits(), "images"),
     "npz": Source(lambda d: load_npz(d.path), "images", needs_path=True),
-    "folder": Source(load_image_folder, "images", needs_path=True, keys=FILE_KEYS),
+    "folder": Source(
+        lambda d: load_image_folder(**{k: getattr(d, k) for k in ("path", *FILE_KEYS)}),
+        "images",
+        needs_path=True,
+        keys=FILE_KEYS,
+    ),
     "mnist-seg": Source(lambda d: load_canvases(d, "mnist"), "segmentation", keys=CANVAS_KEYS),
     "fashion-seg": Source(lambda d: load_canvases(d, "fashion"), "segmentation", keys=CANVAS_KEYS),
     "seg-folder": Source(lambda d: load_seg_folder(d.path), "segmentation", needs_path=True),

@@ -83,13 +83,12 @@ def load_npz(path: str) -> Dataset:
     return make_dataset(path.stem, x, y, x[:0], y[:0])  # no test set: none is taken from the labels
 
 
-def _labelled_files(cfg) -> tuple[list[Path], list[int], list[str], list[Path], Path | None]:
+def _labelled_files(root: Path, test_root: Path | None, labels_csv: str | None) -> tuple:
     """(labelled files, labels, class names, unlabelled files, test folder) of a folder data set."""
-    root, test_root = Path(cfg.path), Path(cfg.test_path) if cfg.test_path else None
     if not root.is_dir():
         raise DataError(f"image folder does not exist: {root}")
-    if cfg.labels_csv:  # every image under data.path; the listed ones labelled
-        label_of = read_labels_csv(Path(cfg.labels_csv), root)
+    if labels_csv:  # every image under data.path; the listed ones labelled
+        label_of = read_labels_csv(Path(labels_csv), root)
         files = find_images(root)
         classes = sorted(set(label_of.values()))
         labelled = [f for f in files if f.resolve() in label_of]
@@ -100,15 +99,18 @@ def _labelled_files(cfg) -> tuple[list[Path], list[int], list[str], list[Path], 
     return *class_folder_files(root), [], test_root
 
 
-def load_image_folder(cfg) -> Dataset:
-    """Dataset `folder` of a DataConfig: labelled images in one sub-folder per class under data.path (or
-    the images under data.path that data.labels_csv lists), unlabelled ones anywhere under
-    data.unlabelled_path, and a test set in class folders under data.test_path (or data.path/train and
-    data.path/test). Without a test folder there is no test set: no labels are taken from the few
-    there are. Every image is converted to one size and mode (images.Conversion)."""
-    labelled, labels, classes, unlabelled, test_root = _labelled_files(cfg)
-    if cfg.unlabelled_path:
-        folder = Path(cfg.unlabelled_path)
+def load_image_folder(
+    path, unlabelled_path=None, test_path=None, labels_csv=None, image_size=None, channels=None, skip_bad_images=False
+) -> Dataset:
+    """Data set `folder` (the DataConfig keys of those names): labelled images in one sub-folder per
+    class under `path` (or the images under `path` that `labels_csv` lists), unlabelled ones anywhere
+    under `unlabelled_path`, and a test set in class folders under `test_path` (or path/train and
+    path/test). Without a test folder there is no test set: no labels are taken from the few there
+    are. Every image is converted to one size and mode (images.Conversion)."""
+    test_root = Path(test_path) if test_path else None
+    labelled, labels, classes, unlabelled, test_root = _labelled_files(Path(path), test_root, labels_csv)
+    if unlabelled_path:
+        folder = Path(unlabelled_path)
         if not folder.is_dir():
             raise DataError(f"unlabelled image folder does not exist: {folder}")
         known = {f.resolve() for f in labelled}
@@ -117,12 +119,12 @@ def load_image_folder(cfg) -> Dataset:
             raise DataError(f"{folder}: no images in the unlabelled folder ({', '.join(IMAGE_SUFFIXES)})")
         unlabelled += more
     test, test_labels = class_folder_files(test_root, classes)[:2] if test_root else ([], [])
-    conversion = choose_conversion(labelled, cfg.image_size, cfg.channels)
+    conversion = choose_conversion(labelled, image_size, channels)
     files = labelled + unlabelled + test
-    images, kept = decode_images(files, conversion, cfg.skip_bad_images)
+    images, kept = decode_images(files, conversion, skip_bad_images)
     x = images.transpose(0, 3, 1, 2)  # (N, C, H, W)
     y = np.array(labels + [-1] * len(unlabelled) + test_labels, np.int64)[kept]
     is_test = np.arange(len(files))[kept] >= len(labelled) + len(unlabelled)
-    data = make_dataset(Path(cfg.path).name, x[~is_test], y[~is_test], x[is_test], y[is_test], classes)
+    data = make_dataset(Path(path).name, x[~is_test], y[~is_test], x[is_test], y[is_test], classes)
     data.conversion = conversion.to_dict()
     return data

@@ -209,3 +209,16 @@ def test_images_ssl_trains_resumes_and_predicts(tmp_path):
     assert main(["train", "--resume", str(run), "--epochs", "2", "--no-progress"]) == 0
     model = ganlearn.load(run)
     assert model.image_shape == (1, 16, 16) and model.predict(str(tmp_path / "test")).shape == (20,)
+
+
+def test_onnx_export_gives_the_same_probabilities_in_onnxruntime(trained, tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    run, root = trained
+    assert main(["export", str(run), "--format", "onnx", "-o", str(tmp_path / "m.onnx")]) == 0
+    model = ganlearn.load(run)
+    images, _ = model.images(str(root / "test"))  # converted as the run's images were
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
+    probabilities, p_real = session.run(None, {"images": images.numpy()})
+    assert np.abs(probabilities - model.predict_proba(str(root / "test"))).max() < 1e-4
+    assert np.abs(p_real - model.p_real(str(root / "test"))).max() < 1e-4
+    assert json.loads(session.get_modelmeta().custom_metadata_map["classes"]) == ["bar", "post"]

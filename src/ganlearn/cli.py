@@ -79,7 +79,14 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="the run's networks as one safetensors file (loading it runs no code)")
     p.add_argument("run_dir")
-    p.add_argument("-o", "--out", help="file path (default: RUN_DIR/model.safetensors)")
+    p.add_argument("-o", "--out", help="file path (default: RUN_DIR/model.safetensors or model.onnx)")
+    p.add_argument(
+        "--format",
+        choices=["safetensors", "onnx"],
+        default="safetensors",
+        help="safetensors: the networks, for ganlearn predict / ganlearn.load; onnx: the classifier alone "
+        "(class probabilities and p_real), for onnxruntime (pip install 'ganlearn[onnx]')",
+    )
 
     _add_probe_parsers(sub)
     sub.add_parser("configs", help="list the built-in configs")
@@ -258,9 +265,14 @@ def cmd_predict(args) -> None:
 
 
 def cmd_export(args) -> None:
-    from .export import export_run
+    from .export import export_onnx, export_run
 
-    print(f"model: {export_run(args.run_dir, args.out)}  (ganlearn predict MODEL IMAGES..., or ganlearn.load(MODEL))")
+    if args.format == "onnx":
+        print(f"model: {export_onnx(args.run_dir, args.out)}  (onnxruntime: images -> probabilities, p_real)")
+    else:
+        print(
+            f"model: {export_run(args.run_dir, args.out)}  (ganlearn predict MODEL IMAGES..., or ganlearn.load(MODEL))"
+        )
 
 
 def cmd_sample(args) -> None:

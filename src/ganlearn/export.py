@@ -5,6 +5,7 @@ file reads tensors and strings only, so a model from someone else can never run 
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import torch
@@ -13,8 +14,10 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from . import __version__
 from . import config as config_mod
-from .errors import CheckpointError
+from .errors import CheckpointError, GanlearnError
 from .evaluate import load_run, restore_models
+from .losses import real_logit
+from .modes import MODES
 
 FORMAT = "ganlearn-model-1"
 
@@ -39,6 +42,54 @@ def export_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
     }
     out = Path(out) if out else Path(run_dir) / "model.safetensors"
     save_file(tensors, str(out), metadata=metadata)
+    return out
+
+
+class _Probabilities(torch.nn.Module):
+    """A K-class discriminator's outputs as a user reads them: class probabilities, and p(real)."""
+
+    def __init__(self, D: torch.nn.Module):
+        super().__init__()
+        self.D = D
+
+    def forward(self, images):  # (N, C, H, W) in [0, 1] -> (N, K), (N,)
+        logits = self.D(images).float()
+        return logits.softmax(1), torch.sigmoid(real_logit(logits))
+
+
+def export_onnx(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write RUN_DIR's classifier (its moving average of D) as ONNX (default RUN_DIR/model.onnx): input
+    `images` (N, C, H, W) float32 in [0, 1], converted as the run's images were; outputs
+    `probabilities` (N, K) and `p_real` (N,); the class names and conversion in its metadata."""
+    try:
+        import onnx
+    except ImportError:
+        raise GanlearnError("--format onnx needs the onnx package: pip install 'ganlearn[onnx]'") from None
+    cfg, state = load_run(run_dir)
+    if not MODES[cfg.train.mode].classifies:
+        raise GanlearnError(f"{run_dir} was trained in mode {cfg.train.mode}, which has no classifier to export")
+    _, D = restore_models(cfg, state, torch.device("cpu"))
+    out = Path(out) if out else Path(run_dir) / "model.onnx"
+    example = torch.zeros(2, *state["image_shape"])
+    with warnings.catch_warnings():  # the TorchScript exporter's deprecation notice
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _Probabilities(D).eval(),
+            (example,),
+            str(out),
+            input_names=["images"],
+            output_names=["probabilities", "p_real"],
+            dynamic_axes={"images": {0: "n"}},
+            dynamo=False,
+        )
+    model = onnx.load(str(out))
+    for key, value in {
+        "ganlearn_version": __version__,
+        "classes": json.dumps(state["classes"]),
+        "conversion": json.dumps(state.get("conversion")),
+    }.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(out))
     return out
 
 

@@ -3,6 +3,7 @@ unreadable files into one-line errors."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -91,9 +92,9 @@ def _labelled_files(root: Path, test_root: Path | None, labels_csv: str | None) 
         label_of = read_labels_csv(Path(labels_csv), root)
         files = find_images(root)
         classes = sorted(set(label_of.values()))
-        labelled = [f for f in files if f.resolve() in label_of]
-        labels = [classes.index(label_of[f.resolve()]) for f in labelled]
-        return labelled, labels, classes, [f for f in files if f.resolve() not in label_of], test_root
+        labelled = [f for f in files if os.path.abspath(f) in label_of]
+        labels = [classes.index(label_of[os.path.abspath(f)]) for f in labelled]
+        return labelled, labels, classes, [f for f in files if os.path.abspath(f) not in label_of], test_root
     if test_root is None and (root / "train").is_dir() and (root / "test").is_dir():
         root, test_root = root / "train", root / "test"
     return *class_folder_files(root), [], test_root
@@ -113,8 +114,8 @@ def load_image_folder(
         folder = Path(unlabelled_path)
         if not folder.is_dir():
             raise DataError(f"unlabelled image folder does not exist: {folder}")
-        known = {f.resolve() for f in labelled}
-        more = [f for f in find_images(folder) if f.resolve() not in known]
+        known = {os.path.abspath(f) for f in labelled}  # the same file under another name is not added twice
+        more = [f for f in find_images(folder) if os.path.abspath(f) not in known]
         if not more:
             raise DataError(f"{folder}: no images in the unlabelled folder ({', '.join(IMAGE_SUFFIXES)})")
         unlabelled += more

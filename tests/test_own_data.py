@@ -222,3 +222,19 @@ def test_onnx_export_gives_the_same_probabilities_in_onnxruntime(trained, tmp_pa
     assert np.abs(probabilities - model.predict_proba(str(root / "test"))).max() < 1e-4
     assert np.abs(p_real - model.p_real(str(root / "test"))).max() < 1e-4
     assert json.loads(session.get_modelmeta().custom_metadata_map["classes"]) == ["bar", "post"]
+
+
+def test_sixteen_bit_grey_and_rotated_photos_are_read_as_they_look(tmp_path):
+    from ganlearn.data.images import Conversion
+
+    deep = tmp_path / "deep.png"
+    Image.fromarray(np.full((8, 8), 32768, np.uint16)).save(deep)  # half of the 16-bit range
+    assert Image.open(deep).mode.startswith("I")
+    assert abs(int(Conversion((8, 8), 1).apply(Image.open(deep)).mean()) - 127) <= 1  # not clipped to 255
+    wide = Image.new("L", (20, 10), 0)
+    wide.paste(255, (0, 0, 10, 10))  # the left half white
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view"
+    wide.save(tmp_path / "photo.jpg", exif=exif)
+    upright = Conversion((20, 10), 1).apply(Image.open(tmp_path / "photo.jpg"))  # (H, W, C): 20 high, 10 wide
+    assert upright[:10].mean() > 200 and upright[10:].mean() < 50  # the white half on top, as a viewer shows it

@@ -36,12 +36,17 @@ class Conversion:
     channels: int
 
     def apply(self, image):
-        """A PIL image -> (H, W, C) uint8."""
-        from PIL import ImageOps
+        """A PIL image -> (H, W, C) uint8: turned upright as its EXIF says, 16-bit grey scaled to 8."""
+        from PIL import Image, ImageOps
 
+        size = (self.size[1], self.size[0])  # PIL's (width, height)
+        image.draft(None, size)  # a large JPEG decodes at the smallest scale still covering `size`
+        image = ImageOps.exif_transpose(image)
+        if image.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit grey: convert("L") would clip at 255
+            image = Image.fromarray((np.asarray(image, np.float32) / 257).clip(0, 255).astype(np.uint8))
         image = image.convert("L" if self.channels == 1 else "RGB")
-        if image.size != (self.size[1], self.size[0]):
-            image = ImageOps.fit(image, (self.size[1], self.size[0]), method=3)  # 3: bicubic
+        if image.size != size:
+            image = ImageOps.fit(image, size, method=Image.Resampling.BICUBIC)
         return np.asarray(image).reshape(*self.size, self.channels)
 
     def to_dict(self) -> dict:

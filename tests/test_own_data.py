@@ -98,6 +98,10 @@ def test_labels_from_a_csv(tmp_path):
     (tmp_path / "labels.csv").write_text("file,label\n0.png,bar\nmissing.png,post\n")
     with pytest.raises(DataError, match="line 3: no such image"):
         load_dataset(config.load(None, overrides)[0].data)
+    draw(tmp_path / "elsewhere.png", 0)
+    (tmp_path / "labels.csv").write_text("0.png,bar\n1.png,post\n../elsewhere.png,bar\n")
+    with pytest.raises(DataError, match="elsewhere.png is not an image file under"):
+        load_dataset(config.load(None, overrides)[0].data)
 
 
 @pytest.mark.parametrize(

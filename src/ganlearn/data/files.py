@@ -90,11 +90,14 @@ def _labelled_files(root: Path, test_root: Path | None, labels_csv: str | None) 
         raise DataError(f"image folder does not exist: {root}")
     if labels_csv:  # every image under data.path; the listed ones labelled
         label_of = read_labels_csv(Path(labels_csv), root)
-        files = find_images(root)
+        files = {os.path.abspath(f): f for f in find_images(root)}
+        outside = sorted(set(label_of) - set(files))
+        if outside:
+            raise DataError(f"{labels_csv}: {outside[0]} is not an image file under {root}")
         classes = sorted(set(label_of.values()))
-        labelled = [f for f in files if os.path.abspath(f) in label_of]
-        labels = [classes.index(label_of[os.path.abspath(f)]) for f in labelled]
-        return labelled, labels, classes, [f for f in files if os.path.abspath(f) not in label_of], test_root
+        labelled = [(f, classes.index(label_of[a])) for a, f in files.items() if a in label_of]
+        unlabelled = [f for a, f in files.items() if a not in label_of]
+        return [f for f, _ in labelled], [c for _, c in labelled], classes, unlabelled, test_root
     if test_root is None and (root / "train").is_dir() and (root / "test").is_dir():
         root, test_root = root / "train", root / "test"
     return *class_folder_files(root), [], test_root

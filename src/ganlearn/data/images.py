@@ -109,6 +109,18 @@ def _cache_path(files: list[Path], conversion: Conversion) -> Path:
     return root / f"{digest.hexdigest()[:32]}.npz"
 
 
+def _save_cache(path: Path, images: np.ndarray, kept: np.ndarray) -> None:
+    """Write the cache atomically; a full disk or a read-only home only costs the next run the decoding."""
+    tmp = path.with_suffix(".tmp.npz")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(tmp, images=images, kept=kept)
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        print(f"could not cache the decoded images in {path.parent} ({e.strerror or e}); the next run decodes again")
+
+
 def decode_images(
     files: list[Path], conversion: Conversion, skip_bad: bool = False, what: str = "images", cache: bool = True
 ):
@@ -140,10 +152,7 @@ def decode_images(
         if images is None:
             raise DataError(f"none of the {len(files)} {what} could be read")
         if cache is not None:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(".tmp.npz")
-            np.savez(tmp, images=images, kept=kept)
-            os.replace(tmp, cache)
+            _save_cache(cache, images, kept)
     if not kept.all():
         print(f"skipped {int((~kept).sum())} unreadable {what} (data.skip_bad_images)")
     return images, kept

@@ -98,7 +98,8 @@ def main() -> None:
         for mode in args.modes:
             print(f"--- seed {seed}, mode {mode}", flush=True)
             start = time.perf_counter()
-            records, probs = run_one(args.config, base + [f"train.seed={seed}", f"train.mode={mode}"], data)
+            extra = ["train.augment_unlabelled=false"] if mode == "supervised" else []  # no unlabelled stream
+            records, probs = run_one(args.config, base + [f"train.seed={seed}", f"train.mode={mode}", *extra], data)
             if args.save_probs:
                 Path(args.save_probs).mkdir(parents=True, exist_ok=True)
                 np.save(Path(args.save_probs) / f"{mode}_seed{seed}.npy", probs)

@@ -76,6 +76,7 @@ MODES = {
                 "model.vbn_ref",
                 "model.minibatch_kernels",
                 "train.augment_shift",
+                "train.augment_flip",
                 "train.augment_unlabelled",
                 "train.pseudo_label_threshold",
                 "train.pseudo_label_start",
@@ -103,7 +104,7 @@ MODES = {
         classifies=True,
         generates=False,
         gan_features=False,
-        keys=frozenset({"model.minibatch_kernels", "train.augment_shift"}),
+        keys=frozenset({"model.minibatch_kernels", "train.augment_shift", "train.augment_flip"}),
     ),
     "seg": Mode(
         seg_adversary_step,

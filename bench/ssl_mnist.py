@@ -1,9 +1,10 @@
-"""Benchmark: semi-supervised MNIST (default 100 labels) against the same D trained on the labels alone.
+"""Benchmark: semi-supervised MNIST or Fashion-MNIST against the same D trained on the labels alone.
 
     python bench/ssl_mnist.py --data-dir ../shared/data --epochs 10 --seeds 1 2 3
 
-Prints a table and writes JSON: test accuracy and seconds per epoch for each seed and mode, and
-mean +- std over seeds (one labelled split per seed, as the papers average over splits).
+Prints a table and writes JSON: test (and validation, with data.val_per_class) accuracy and seconds
+per epoch for each seed and mode, each run's per-class test accuracy, and mean +- std over seeds
+(one labelled split per seed, as the papers average over splits).
 """
 
 from __future__ import annotations
@@ -103,11 +104,13 @@ def main() -> None:
             if args.save_probs:
                 Path(args.save_probs).mkdir(parents=True, exist_ok=True)
                 np.save(Path(args.save_probs) / f"{mode}_seed{seed}.npy", probs)
+            hits = probs.argmax(1) == data.y_test
             runs.append(
                 {
                     "seed": seed,
                     "mode": mode,
                     "wall_seconds": time.perf_counter() - start,
+                    "class_acc": {name: float(hits[data.y_test == k].mean()) for k, name in enumerate(data.classes)},
                     "epochs": [
                         {k: r[k] for k in ("epoch", "val_acc", "test_acc", "epoch_seconds", "elapsed") if k in r}
                         for r in records

@@ -35,10 +35,17 @@ def test_gan_beats_labels_only_on_the_same_split_and_seed():
 
 
 def test_the_convolutional_d_beats_labels_only_on_the_same_split_and_seed():
-    """The conv K+1 D (improved-gan's CIFAR model, narrowed) learns from the unlabelled digits too."""
+    """The conv K+1 D (improved-gan's CIFAR model, narrowed) learns from the unlabelled digits too:
+    with 2 labels a class, 20 epochs of 50 iterations (splits 1-3 measured: +12, +4, +7 points)."""
     data, accuracy = load_digits(), {}
     for mode in ("ssl", "supervised"):
-        overrides = ["model.name=conv", "model.width=16", "train.lr=0.001", f"train.mode={mode}"]
+        overrides = [
+            "model.name=conv",
+            "model.width=16",
+            "data.labels_per_class=2",
+            "train.lr=0.001",
+            f"train.mode={mode}",
+        ]
         cfg, _ = config.load("digits_ssl", QUICK + overrides)
         accuracy[mode] = fit(build(cfg, data), RunLog(None), verbose=False)[-1]["test_acc"]
     assert accuracy["ssl"] > accuracy["supervised"] + 0.02, accuracy

@@ -1,10 +1,10 @@
-"""Random shifts and mirror images of training images: what they do to an image, and where training uses them."""
+"""Random shifts of training images: what they do to an image, and where training uses them."""
 
 import pytest
 import torch
 
 from ganlearn import config, train
-from ganlearn.augment import augment, random_shift
+from ganlearn.augment import random_shift
 from ganlearn.data import load_digits
 from ganlearn.errors import ConfigError
 from ganlearn.runlog import RunLog
@@ -91,23 +91,6 @@ def test_augment_unlabelled_moves_both_unlabelled_batches_too():
     assert not torch.equal(x_unl, t.x_train[unl[0]]) and not torch.equal(x_unl2, t.x_train[unl2[0]])
 
 
-def test_flips_mirror_about_half_the_images_left_to_right_and_nothing_else():
-    x = torch.rand(400, 3, 6, 7)
-    torch.manual_seed(0)
-    out = augment(x, config.TrainConfig(augment_flip=True))
-    mirrored = (out == x.flip(3)).flatten(1).all(1)  # (B,)
-    assert ((out == x).flatten(1).all(1) | mirrored).all()
-    assert 150 < mirrored.sum() < 250
-    assert augment(x, config.TrainConfig()) is x
-
-
-def test_augment_unlabelled_mirrors_the_unlabelled_batches_with_flips_alone():
-    (x_lab, _, x_unl, _), (lab, unl, _, _), t = first_batch("train.augment_flip=true", "train.augment_unlabelled=true")
-    flipped = (x_unl == t.x_train[unl[0]].flip(3)).flatten(1).all(1)
-    assert flipped.any() and not flipped.all()
-    assert not torch.equal(x_lab, t.x_train[lab[0]])
-
-
 def test_moving_the_labels_helps_the_labels_only_classifier():
     """On the 8x8 digits with 5 labels per class, the same D trained on its 50 labels alone does
     better on the test set when each labelled image is moved afresh whenever it is drawn."""
@@ -128,8 +111,7 @@ def test_moving_the_labels_helps_the_labels_only_classifier():
     [
         (["train.augment_shift=-1"], "must be >= 0"),
         (["train.mode=gan", "train.augment_shift=2"], "train.augment_shift is not used in mode gan"),
-        (["train.augment_unlabelled=true"], "set one of them too"),
-        (["train.mode=gan", "train.augment_flip=true"], "train.augment_flip is not used in mode gan"),
+        (["train.augment_unlabelled=true"], "set train.augment_shift too"),
         (
             ["train.mode=supervised", "train.augment_shift=2", "train.augment_unlabelled=true"],
             "train.augment_unlabelled is not used in mode supervised",

@@ -3,8 +3,7 @@ import torch
 
 from ganlearn.config import ModelConfig
 from ganlearn.errors import ConfigError
-from ganlearn.layers import WNConv2d, WNLinear, _RowScale, data_dependent_init
-from ganlearn.nets import MODELS, build_models
+from ganlearn.nets import MODELS, WNLinear, _RowScale, build_models, data_dependent_init
 
 
 @pytest.mark.parametrize(
@@ -72,22 +71,3 @@ def test_weight_norm_layer_equals_its_definition_and_has_the_right_gradient():
         lambda v, g: torch.nn.functional.linear(x, v) * _RowScale.apply(v, g),
         (layer.v.detach().requires_grad_(), layer.g.detach().requires_grad_()),
     )
-
-
-def test_conv_data_dependent_init_normalises_each_channel():
-    layer = WNConv2d(3, 5, kernel=3, stride=2, padding=1)
-    x = torch.randn(64, 3, 9, 9) * 2 + 0.5
-    data_dependent_init(layer, x)
-    out = layer(x)  # (B, 5, 5, 5)
-    assert out.shape == (64, 5, 5, 5)
-    assert torch.allclose(out.mean((0, 2, 3)), torch.zeros(5), atol=1e-4)
-    assert torch.allclose(out.std((0, 2, 3), unbiased=False), torch.ones(5), atol=1e-3)
-
-
-def test_conv_d_follows_the_cifar_reference_at_width_96():
-    """improved-gan's CIFAR-10 D on 32x32 RGB: 96, 96, 96/2, 192, 192, 192/2, 192 (valid), two NiN, pooled."""
-    _, D = build_models(ModelConfig(name="conv", width=96), (3, 32, 32), 10)
-    convs = [(m.v.shape[:2], m.v.shape[2], m.stride) for m in D.modules() if isinstance(m, WNConv2d)]
-    assert [c[0] for c in convs] == [(96, 3), (96, 96), (96, 96), (192, 96), (192, 192), (192, 192)] + [(192, 192)] * 3
-    assert [(k, s) for _, k, s in convs] == [(3, 1), (3, 1), (3, 2)] * 2 + [(3, 1), (1, 1), (1, 1)]
-    assert D.features(torch.rand(2, 3, 32, 32)).shape == (2, 192)

@@ -1,28 +1,17 @@
-"""Random shifts (`train.augment_shift`) and mirror images (`train.augment_flip`) of training images.
+"""Random shifts of training images (`train.augment_shift`).
 
 With ten labels per class the class loss sees the same hundred images every epoch and fits them
 within a few epochs. Moving each labelled image by a small random shift each time it is drawn gives
 the class loss more varied examples of every class. By default only the labelled stream is moved,
 so G still models the data as it is; `train.augment_unlabelled` moves the unlabelled images too, so
 that labelled and unlabelled images come from one distribution (and G learns the moved one). G's
-samples are never moved. Mirroring left to right suits clothing and most photographs, never digits
-or text.
+samples are never moved.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-
-
-def augment(x: torch.Tensor, cfg) -> torch.Tensor:
-    """x (B, C, H, W) moved by up to `cfg.augment_shift` pixels, each image mirrored left to right with
-    probability 1/2 where `cfg.augment_flip` is set (a TrainConfig)."""
-    x = random_shift(x, cfg.augment_shift)
-    if not cfg.augment_flip:
-        return x
-    flip = torch.rand(len(x), 1, 1, 1, device=x.device) < 0.5  # (B, 1, 1, 1)
-    return torch.where(flip, x.flip(3), x)
 
 
 def random_shift(x: torch.Tensor, max_shift: float) -> torch.Tensor:

@@ -55,9 +55,7 @@ class ModelConfig:
     z_dim: int = 100
     d_hidden: list[int] = field(default_factory=lambda: [1000, 500, 250, 250, 250])  # mlp D widths
     g_hidden: list[int] = field(default_factory=lambda: [500, 500])  # mlp G widths
-    width: int = 64  # dcgan, conv: channels of the first D / last G convolution; unet: of its first block
-    depth: int = 3  # conv: 3x3 convolutions per stage of D (the last of stride 2)
-    dropout: float = 0.5  # conv: dropout after each stage of D (training only)
+    width: int = 64  # dcgan: channels of the first D / last G convolution; unet: of its first block
     input_noise: float = 0.3  # sd of Gaussian noise on D's input (training only)
     hidden_noise: float = 0.5  # sd of Gaussian noise after D's hidden layers (training only)
     minibatch_kernels: int = 0  # minibatch discrimination before D's head (Salimans et al. 2016, 3.2); 0: off
@@ -81,10 +79,7 @@ class TrainConfig:
     unlabelled_weight: float = 0.5  # the reference code halves the unlabelled K+1 term
     ema_decay: float = 0.999  # evaluation uses an exponential moving average of D
     augment_shift: float = 0.0  # modes ssl, supervised: move each labelled image by up to this many pixels
-    augment_flip: bool = False  # modes ssl, supervised: mirror each labelled image left-right with probability 1/2
-    augment_unlabelled: bool = (
-        False  # mode ssl: move (and mirror) the unlabelled images (D's real term, G's target) too
-    )
+    augment_unlabelled: bool = False  # mode ssl: move the unlabelled images (D's real term, G's target) too
     # self-training: pseudo-label the unlabelled images D classifies this confidently ...
     pseudo_label_threshold: float | None = None
     pseudo_label_start: int = 5  # ... after this many warm-up epochs (re-selected at the start of every epoch)

@@ -21,10 +21,6 @@ def validate(cfg: Config, defaults: Config) -> None:
     _validate_train(cfg.train)
     if cfg.model.minibatch_kernels < 0 or cfg.model.vbn_ref < 0:
         raise ConfigError("model.minibatch_kernels and model.vbn_ref must be >= 0 (0 turns them off)")
-    if cfg.model.depth < 1 or not 0 <= cfg.model.dropout < 1:
-        raise ConfigError(
-            f"model.depth must be >= 1 and model.dropout in [0, 1), got {cfg.model.depth}, {cfg.model.dropout}"
-        )
     mode, kind = MODES[cfg.train.mode], DATASETS[cfg.data.dataset].kind
     if mode.kind != kind or MODELS[cfg.model.name].kind != kind:
         raise ConfigError(
@@ -82,10 +78,10 @@ def _validate_train(t: TrainConfig) -> None:
         )
     if t.augment_shift < 0:
         raise ConfigError(f"train.augment_shift must be >= 0, got {t.augment_shift}")
-    if t.augment_unlabelled and not (t.augment_shift or t.augment_flip):
+    if t.augment_unlabelled and not t.augment_shift:
         raise ConfigError(
-            "train.augment_unlabelled moves the unlabelled images as train.augment_shift and "
-            "train.augment_flip move the labelled ones: set one of them too"
+            "train.augment_unlabelled moves the unlabelled images as train.augment_shift moves "
+            "the labelled ones: set train.augment_shift too"
         )
     if t.nan_retries < 0:
         raise ConfigError(f"train.nan_retries must be >= 0, got {t.nan_retries}")

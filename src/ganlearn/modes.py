@@ -76,7 +76,6 @@ MODES = {
                 "model.vbn_ref",
                 "model.minibatch_kernels",
                 "train.augment_shift",
-                "train.augment_flip",
                 "train.augment_unlabelled",
                 "train.pseudo_label_threshold",
                 "train.pseudo_label_start",
@@ -104,7 +103,7 @@ MODES = {
         classifies=True,
         generates=False,
         gan_features=False,
-        keys=frozenset({"model.minibatch_kernels", "train.augment_shift", "train.augment_flip"}),
+        keys=frozenset({"model.minibatch_kernels", "train.augment_shift"}),
     ),
     "seg": Mode(
         seg_adversary_step,

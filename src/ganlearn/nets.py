@@ -13,11 +13,90 @@ from typing import NamedTuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .errors import ConfigError
-from .layers import GaussianNoise, WNConv2d, WNLinear
 from .segnets import build_unet
 from .techniques import MinibatchDiscrimination, VirtualBatchNorm
+
+
+class GaussianNoise(nn.Module):
+    """Adds N(0, sigma^2) noise in training mode only (a regulariser of the reference D)."""
+
+    def __init__(self, sigma: float):
+        super().__init__()
+        self.sigma = sigma
+
+    def forward(self, x):
+        if not self.training or self.sigma == 0:
+            return x
+        return torch.empty_like(x).normal_(0, self.sigma).add_(x)  # two passes over x, not three
+
+
+class _RowScale(torch.autograd.Function):
+    """g / ||v_i|| per row i of v, with a one-pass backward.
+
+    Autograd's own norm backward makes three passes over v (divide, multiply, mask); here
+    d/dv_i = -g_i v_i / ||v_i||^3 and d/dg_i = 1 / ||v_i|| need one.
+    """
+
+    @staticmethod
+    def forward(ctx, v, g):  # (n_out, n_in), (n_out,) -> (n_out,)
+        inv_norm = v.norm(dim=1).reciprocal()
+        ctx.save_for_backward(v, g, inv_norm)
+        return g * inv_norm
+
+    @staticmethod
+    def backward(ctx, grad):  # (n_out,)
+        v, g, inv_norm = ctx.saved_tensors
+        grad_v = v * (-grad * g * inv_norm**3).unsqueeze(1) if ctx.needs_input_grad[0] else None
+        grad_g = grad * inv_norm if ctx.needs_input_grad[1] else None
+        return grad_v, grad_g
+
+
+class WNLinear(nn.Module):
+    """Weight-normalised dense layer: y = x (g * v / ||v||)^T + b (Salimans & Kingma 2016).
+
+    As in the reference MNIST code, the scale g is trained only where `train_scale` is set;
+    elsewhere it is fixed after the data-dependent initialisation (`init_`).
+    """
+
+    def __init__(self, n_in: int, n_out: int, train_scale: bool = False):
+        super().__init__()
+        self.v = nn.Parameter(0.1 * torch.randn(n_out, n_in))
+        self.b = nn.Parameter(torch.zeros(n_out))
+        if train_scale:
+            self.g = nn.Parameter(torch.ones(n_out))
+        else:
+            self.register_buffer("g", torch.ones(n_out))
+
+    def forward(self, x):  # (B, n_in) -> (B, n_out)
+        # scale the outputs, not the weight matrix: the same function, but the (B, n_out)
+        # multiply (and its backward) is cheaper than the (n_out, n_in) one, as in the reference
+        return torch.addcmul(self.b, F.linear(x, self.v), _RowScale.apply(self.v, self.g))
+
+    @torch.no_grad()
+    def init_(self, x):
+        """Set g and b so the pre-activations on `x` have zero mean and unit variance per unit."""
+        t = F.linear(x, self.v / self.v.norm(dim=1, keepdim=True))
+        mean, std = t.mean(0), t.std(0, unbiased=False).clamp_min(1e-3)  # a constant unit must not get a huge scale
+        self.g.copy_(1 / std)
+        self.b.copy_(-mean / std)
+
+
+@torch.no_grad()
+def data_dependent_init(net: nn.Module, x: torch.Tensor) -> None:
+    """Run `net` on `x` once, initialising each layer with an `init_` method on its actual input."""
+    hooks = [
+        m.register_forward_pre_hook(lambda mod, args: mod.init_(args[0])) for m in net.modules() if hasattr(m, "init_")
+    ]
+    if not hooks:  # nothing to initialise (and `x` need not be this net's input)
+        return
+    try:
+        net(x)
+    finally:
+        for h in hooks:
+            h.remove()
 
 
 class ShiftBatchNorm1d(nn.BatchNorm1d):
@@ -180,48 +259,6 @@ class DCGANDiscriminator(nn.Module):
         return self.head(self.features(x))
 
 
-class ConvDiscriminator(nn.Module):
-    """The K+1 discriminator of improved-gan's CIFAR-10 model, sized by `width` and `depth`.
-
-    Gaussian noise on the input; stages of `depth` weight-normalised 3x3 convolutions with leaky ReLU,
-    the last of stride 2, each stage followed by dropout, halving the side until it is at most 8
-    (28 -> 14 -> 7, 32 -> 16 -> 8, 64 -> 32 -> 16 -> 8); a valid 3x3 convolution and two 1x1 (NiN)
-    layers; global mean pooling (the features); a weight-normalised dense head. The first stage has
-    `width` channels, the rest twice that (the reference: 96 and 192, depth 3, dropout 0.5).
-    """
-
-    def __init__(
-        self, image_shape, n_classes: int, width: int = 96, depth: int = 3, input_noise: float = 0.2, dropout=0.5
-    ):
-        super().__init__()
-        channels, side = image_shape[0], image_shape[1]
-        if image_shape[1] != image_shape[2] or side < 5:
-            raise ConfigError(f"the conv model needs square images of side 5 or more, got {image_shape[1:]}")
-        layers, n_in, stage = [GaussianNoise(input_noise)], channels, 0
-        while stage == 0 or side > 8:
-            n_out = width if stage == 0 else 2 * width
-            for i in range(depth):
-                stride = 2 if i == depth - 1 else 1
-                layers += [WNConv2d(n_in, n_out, 3, stride, 1), nn.LeakyReLU(0.2)]
-                n_in = n_out
-            layers.append(nn.Dropout(dropout))
-            side, stage = (side + 1) // 2, stage + 1
-        for kernel, padding in ((3, 0), (1, 0), (1, 0)):  # the valid convolution, then the NiN layers
-            layers += [WNConv2d(n_in, 2 * width, kernel, 1, padding), nn.LeakyReLU(0.2)]
-            n_in = 2 * width
-        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.classifier = WNLinear(n_in, n_classes, train_scale=True)
-
-    def features(self, x):  # (B, C, H, W) -> (B, 2 * width): globally pooled
-        return self.body(x)
-
-    def head(self, h):  # (B, F) -> (B, K)
-        return self.classifier(h)
-
-    def forward(self, x):
-        return self.head(self.features(x))
-
-
 def _mlp(m, image_shape, n_classes):
     return (
         MLPGenerator(image_shape, m.z_dim, m.g_hidden, m.vbn_ref),
@@ -236,25 +273,13 @@ def _dcgan(m, image_shape, n_classes):
     )
 
 
-def _conv(m, image_shape, n_classes):
-    return (
-        DCGANGenerator(image_shape, m.z_dim, m.width, m.vbn_ref),
-        ConvDiscriminator(image_shape, n_classes, m.width, m.depth, m.input_noise, m.dropout),
-    )
-
-
 class Pair(NamedTuple):
     build: Callable  # (model config, image shape, D's outputs) -> (G, D)
     kind: str  # "images": an image generator and a discriminator; "segmentation": a segmenter and its adversary
 
 
 # name -> how to build the pair; for unet (mode seg) G is the segmenter and D the adversary
-MODELS = {
-    "mlp": Pair(_mlp, "images"),
-    "dcgan": Pair(_dcgan, "images"),
-    "conv": Pair(_conv, "images"),
-    "unet": Pair(build_unet, "segmentation"),
-}
+MODELS = {"mlp": Pair(_mlp, "images"), "dcgan": Pair(_dcgan, "images"), "unet": Pair(build_unet, "segmentation")}
 
 
 def build_models(model_cfg, image_shape, n_outputs: int) -> tuple[nn.Module, nn.Module]:

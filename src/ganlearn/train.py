@@ -22,16 +22,15 @@ import torch
 from tqdm import tqdm
 
 from . import distributed
-from .augment import augment
+from .augment import random_shift
 from .checkpoint import check_same_config, load_checkpoint, save_checkpoint
 from .config import Config, from_dict
 from .data import Dataset, Split, load_dataset
 from .errors import ConfigError, NonFiniteLoss, TrainingError
 from .hardware import autocast, fork_rng, keep_freed_memory, resolve_device, resolve_precision
-from .layers import data_dependent_init
 from .modes import MODES, steps_for
 from .monitor import describe, epoch_pictures, evaluate_epoch
-from .nets import build_models
+from .nets import build_models, data_dependent_init
 from .runlog import RunLog, new_run_dir
 from .schedule import ema_decay_at, ema_update, epoch_orders, lr_factor, select_pseudo_labels
 from .steps import Batch, StepLoss, update
@@ -184,9 +183,11 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
         for group in opt.param_groups:
             group["lr"] = factor * lr
     lab, unl, unl2, pseudo = orders
-    # labelled images augmented where augment_shift or augment_flip is set, the unlabelled ones with augment_unlabelled
-    x_unl, x_unl2 = (augment(x[u[i]], cfg) if cfg.augment_unlabelled else x[u[i]] for u in (unl, unl2))
-    batch = Batch(augment(x[lab[i]], cfg), t.y_train[lab[i]], x_unl, x_unl2)
+    # labelled images moved at random where augment_shift is set, the unlabelled ones with augment_unlabelled
+    x_unl, x_unl2 = (
+        random_shift(x[u[i]], cfg.augment_shift) if cfg.augment_unlabelled else x[u[i]] for u in (unl, unl2)
+    )
+    batch = Batch(random_shift(x[lab[i]], cfg.augment_shift), t.y_train[lab[i]], x_unl, x_unl2)
     if len(pseudo):
         batch.x_pseudo, batch.y_pseudo = x[t.pseudo_idx[pseudo[i]]], t.pseudo_y[pseudo[i]]
     t.G.train()

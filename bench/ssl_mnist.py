@@ -23,6 +23,7 @@ import torch
 
 from ganlearn import config
 from ganlearn.data import load_dataset
+from ganlearn.hardware import cpu_name
 from ganlearn.predict import predict_probs
 from ganlearn.runlog import RunLog
 from ganlearn.train import build, fit
@@ -43,15 +44,6 @@ def commit() -> str:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     except OSError:
         return ""
-
-
-def cpu_name() -> str:
-    """The CPU model, for the record: timings differ between machines of the same kind."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
-    except OSError:
-        return platform.processor()
 
 
 def summary(values: list[float]) -> str:

@@ -4,9 +4,12 @@
 
 For each precision, times one epoch's worth of training iterations (600 at the reference batch of
 100: one D step on 100 labelled + 100 unlabelled + 100 generated images, one G step) after a
-warm-up, and prints images per second, seconds per 1000 unlabelled images and the speed-up over
-the faithful PyTorch port of the reference code (0.84-0.96 s per 1000 images, measured once on a
-2-core machine). The matrix-multiply FLOPs of one iteration are counted with torch's FlopCounterMode;
+warm-up, and prints images per second and seconds per 1000 unlabelled images. With `--port`, the
+public PyTorch port of the reference code (Sleepychord/ImprovedGAN-pytorch at 8aca302, a folder or
+a git directory) is timed in the same run, before and after ganlearn's steps, by
+`--port-script` (../shared/tools/port_throughput.py), and the speed-up is printed as the range
+over those two timings: a ratio measured side by side, never against a stored constant. The
+matrix-multiply FLOPs of one iteration are counted with torch's FlopCounterMode;
 the same script measures what torch.mm reaches at the step's largest layer shape and at 2048^3,
 in fp32 and bf16, so the step's GFLOP/s can be read against the machine's matmul peak.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,11 +29,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ganlearn import config
 from ganlearn.data import load_dataset
-from ganlearn.hardware import resolve_device
+from ganlearn.hardware import cpu_name, resolve_device
 from ganlearn.schedule import epoch_orders
 from ganlearn.train import build, train_iteration
 
-PORT_SECONDS_PER_1000 = (0.84, 0.96)  # the reference port, measured once on a 2-core machine
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
@@ -79,6 +82,13 @@ def step_throughput(config_name: str, cfg_overrides: list[str], data, iters: int
     }
 
 
+def port_seconds_per_1000(script: str, port: str, data_dir: str, threads: int) -> float:
+    """The reference port's seconds per 1000 unlabelled images, timed now by its script."""
+    command = [sys.executable, script, port, f"{data_dir}/mnist", "--threads", str(threads), "--json"]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])["seconds_per_1000_images"]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default="../shared/data")
@@ -92,6 +102,8 @@ def main() -> None:
     p.add_argument("--iters", type=int, default=600, help="timed iterations (600 = one epoch at batch 100)")
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (the matmul peak is measured there too)")
+    p.add_argument("--port", help="the reference port's source (a folder or a git directory) to time beside ours")
+    p.add_argument("--port-script", default="../shared/tools/port_throughput.py")
     p.add_argument("--out", default="bench/results/throughput.json")
     args = p.parse_args()
 
@@ -113,12 +125,16 @@ def main() -> None:
         }
         for name, dtype in DTYPES.items()
     }
+    threads = torch.get_num_threads()
+    port = [port_seconds_per_1000(args.port_script, args.port, args.data_dir, threads)] if args.port else []
     steps = {
         name: step_throughput(args.config, base + [f"train.precision={name}"], data, args.iters, args.warmup)
         for name in args.precisions
     }
+    if args.port:  # the port again: machines drift, and the ratio's range shows by how much
+        port.append(port_seconds_per_1000(args.port_script, args.port, args.data_dir, threads))
 
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {where}")
     print(
         "matmul peak GFLOP/s: "
@@ -130,13 +146,16 @@ def main() -> None:
         f"{'precision':<9} {'img/s':>7} {'s/1000 img':>10} {'s/epoch':>8} {'vs port':>10} {'GFLOP/it':>8} "
         f"{'GFLOP/s':>8} {'% of mm peak':>12}"
     )
+    if port:
+        print(f"reference port: {min(port):.3f}-{max(port):.3f} s per 1000 images (before and after)")
     for name, r in steps.items():
-        speedup = [port / r["seconds_per_1000_images"] for port in PORT_SECONDS_PER_1000]
+        speedup = sorted(seconds / r["seconds_per_1000_images"] for seconds in port)
         r["speedup_vs_port"] = speedup
         r["fraction_of_matmul_peak"] = r["gflops"] / peaks[name]["step_layer"]
+        ratio = f"{speedup[0]:4.1f}-{speedup[-1]:3.1f}x" if speedup else "not timed"
         print(
             f"{name:<9} {r['images_per_second']:7.0f} {r['seconds_per_1000_images']:10.3f} "
-            f"{60 * r['seconds_per_1000_images']:8.1f} {speedup[0]:4.1f}-{speedup[1]:3.1f}x "
+            f"{60 * r['seconds_per_1000_images']:8.1f} {ratio:>10} "
             f"{r['gflop_per_iteration']:8.2f} {r['gflops']:8.0f} {100 * r['fraction_of_matmul_peak']:11.0f}%"
         )
     result = {
@@ -147,6 +166,7 @@ def main() -> None:
         "torch": torch.__version__,
         "platform": platform.platform(),
         "matmul_peak_gflops": peaks,
+        "port_seconds_per_1000_images": port,
         "steps": steps,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

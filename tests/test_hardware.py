@@ -3,7 +3,14 @@ import torch
 
 from ganlearn.config import load
 from ganlearn.errors import ConfigError
-from ganlearn.hardware import autocast, cpu_has_native_bf16, fork_rng, keep_freed_memory, resolve_precision
+from ganlearn.hardware import (
+    autocast,
+    cpu_has_native_bf16,
+    cpu_name,
+    fork_rng,
+    keep_freed_memory,
+    resolve_precision,
+)
 
 
 def test_precision_names():
@@ -45,3 +52,8 @@ def test_fork_rng_forks_the_cuda_generator_only_for_a_cuda_device(monkeypatch):
     with fork_rng(torch.device("cpu")):
         torch.rand(3)
     assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_cpu_name_names_the_processor_for_benchmark_records():
+    name = cpu_name()
+    assert isinstance(name, str) and name.strip() == name and name

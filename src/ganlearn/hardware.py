@@ -21,6 +21,15 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def cpu_name() -> str:
+    """The CPU's model name, for benchmark records: timings differ between machines of one kind."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() or platform.machine()
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), platform.machine())
+
+
 def cpu_has_native_bf16() -> bool:
     """Whether the CPU multiplies bf16 matrices in hardware (AVX512-BF16 or AMX); elsewhere bf16 is
     emulated and slow."""

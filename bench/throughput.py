@@ -85,8 +85,10 @@ def step_throughput(config_name: str, cfg_overrides: list[str], data, iters: int
 def port_seconds_per_1000(script: str, port: str, data_dir: str, threads: int) -> float:
     """The reference port's seconds per 1000 unlabelled images, timed now by its script."""
     command = [sys.executable, script, port, f"{data_dir}/mnist", "--threads", str(threads), "--json"]
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["seconds_per_1000_images"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:  # a wrong path or a port that does not run: say so in one line
+        sys.exit(f"the reference port could not be timed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])["seconds_per_1000_images"]
 
 
 def main() -> None:

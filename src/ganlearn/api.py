@@ -17,7 +17,7 @@ from . import __version__
 from . import config as config_mod
 from .config import Config
 from .data import Split, as_images, make_dataset
-from .export import read_safetensors
+from .export import pack_weights, read_safetensors, unpack_weights
 from .hardware import fork_rng, resolve_device
 from .nets import build_models
 from .predict import predict_logits
@@ -156,8 +156,7 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
         """Write the fitted estimator (weights, parameters, classes) to a safetensors file: `load` reads
         it back, and reading it runs no code."""
         check_is_fitted(self)
-        tensors = {f"D.{k}": v.contiguous() for k, v in self.discriminator_.state_dict().items()}
-        tensors |= {f"G.{k}": v.contiguous() for k, v in self.generator_.state_dict().items()}
+        tensors = pack_weights(self.generator_, self.discriminator_)
         if self.scale_ is not None:
             tensors["scale.low"], tensors["scale.span"] = (torch.from_numpy(np.asarray(a)) for a in self.scale_)
         metadata = {
@@ -183,8 +182,8 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
         clf.n_features_in_, clf.history_ = int(metadata["n_features_in"]), []
         clf.scale_ = (tensors["scale.low"].numpy(), tensors["scale.span"].numpy()) if "scale.low" in tensors else None
         G, D = build_models(clf._config(2, 0).model, clf.image_shape_, len(clf.classes_))
-        for net, prefix in ((G, "G."), (D, "D.")):
-            net.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith(prefix)})
+        for net, name in ((G, "G"), (D, "D")):
+            net.load_state_dict(unpack_weights(tensors, name))
         clf.generator_, clf.discriminator_ = G.eval(), D.eval()
         return clf
 

@@ -26,12 +26,21 @@ def _version(text: str) -> str:
     return ".".join(text.split(".")[:2])  # a file is read by the major.minor version that wrote it
 
 
+def pack_weights(G: torch.nn.Module, D: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """G's and D's weights as one flat dict of tensors, "G."- and "D."-prefixed (our safetensors layout)."""
+    return {f"{name}.{k}": v.contiguous() for name, net in (("G", G), ("D", D)) for k, v in net.state_dict().items()}
+
+
+def unpack_weights(tensors: dict[str, torch.Tensor], name: str) -> dict[str, torch.Tensor]:
+    """The state dict of network `name` ("G" or "D") from `pack_weights`' layout."""
+    return {k[len(name) + 1 :]: v for k, v in tensors.items() if k.startswith(f"{name}.")}
+
+
 def export_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write RUN_DIR's models to `out` (default RUN_DIR/model.safetensors)."""
     cfg, state = load_run(run_dir)
     G, D = restore_models(cfg, state, torch.device("cpu"))
-    tensors = {f"G.{k}": v.contiguous() for k, v in G.state_dict().items()}
-    tensors |= {f"D.{k}": v.contiguous() for k, v in D.state_dict().items()}
+    tensors = pack_weights(G, D)
     metadata = {
         "format": FORMAT,
         "ganlearn_version": __version__,
@@ -125,8 +134,8 @@ def read_exported(path: str | Path, device: str = "cpu") -> tuple:
             "classes": json.loads(metadata["classes"]),
             "image_shape": json.loads(metadata["image_shape"]),
             "conversion": json.loads(metadata.get("conversion", "null")),
-            "G": {k[2:]: v for k, v in tensors.items() if k.startswith("G.")},
-            "D_ema": {k[2:]: v for k, v in tensors.items() if k.startswith("D.")},
+            "G": unpack_weights(tensors, "G"),
+            "D_ema": unpack_weights(tensors, "D"),
         }
     except (KeyError, TypeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{path}: inconsistent ganlearn model ({str(e).splitlines()[0]})") from None

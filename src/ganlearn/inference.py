@@ -129,7 +129,7 @@ def load(path: str | Path, device: str = "auto") -> Model:
     if not mode.classifies:
         raise GanlearnError(f"{path} was trained in mode {cfg.train.mode}, which has no classifier")
     _, D = restore_models(cfg, state, resolve_device(device))
-    return Model(D, state["classes"], state["image_shape"], state.get("conversion"), mode.classifies and mode.generates)
+    return Model(D, state["classes"], state["image_shape"], state.get("conversion"), kplus1=mode.generates)
 
 
 def write_predictions(model: Model, inputs: list[str], out: Path) -> int:

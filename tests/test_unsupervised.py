@@ -32,7 +32,7 @@ def test_kmeans_and_knn_on_separated_blobs():
     centres = np.array([[0, 0], [10, 0], [0, 10]])
     y = np.repeat(np.arange(3), 50)
     x = centres[y] + rng.normal(size=(150, 2))
-    assert cluster_accuracy(y, kmeans(x, 3)) == 1.0
+    assert cluster_accuracy(y, kmeans(x, 3).labels_) == 1.0
     scores = knn_anomaly_scores(x, np.array([[0.0, 0.0], [30.0, 30.0]]))
     assert scores[1] > 5 * scores[0]
 

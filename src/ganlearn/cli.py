@@ -103,8 +103,14 @@ def _add_probe_parsers(sub) -> None:
     p = probe("features", "discriminator features of a split, saved as .npz")
     p.add_argument("--split", default="test", help="train or test (default: test)")
     p.add_argument("--out", help="the .npz path (default: RUN_DIR/features_SPLIT.npz)")
-    p = probe("cluster", "k-means on discriminator features, pixels and PCA of pixels: NMI, ARI, accuracy")
-    p.add_argument("-k", type=int, default=10, help="number of clusters")
+    p = probe(
+        "cluster",
+        "the GAN's own clusters (mode cluster) beside k-means on D features, pixels and PCA of pixels: "
+        "NMI, ARI, accuracy; with INPUTs, a CSV assigning new images to clusters",
+    )
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="image files, folders, .npz files to assign")
+    p.add_argument("-o", "--out", default="clusters.csv", help="the CSV for INPUTs (default: clusters.csv)")
+    p.add_argument("-k", type=int, default=10, help="number of k-means clusters")
     p.add_argument("--split", default="test")
     p.add_argument("-n", type=int, help="cluster a random subset of this many images")
     p = probe("embed", "a 2-D map of discriminator features, coloured by label or cluster (PNG)")
@@ -120,7 +126,13 @@ def _add_probe_parsers(sub) -> None:
         help="colour points by label or by k-means cluster (auto: clusters when the data has one class)",
     )
     p.add_argument("--out", help="PNG path (default: RUN_DIR/embed_METHOD.png)")
-    p = probe("anomaly", "AUROC of anomaly scores for the classes a gan run was trained without")
+    p = probe(
+        "anomaly",
+        "AUROC of anomaly scores for the classes a run was trained without; "
+        "with INPUTs, a CSV of their scores against the run's training images",
+    )
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="image files, folders, .npz files to score")
+    p.add_argument("-o", "--out", default="scores.csv", help="the CSV for INPUTs (default: scores.csv)")
     p.add_argument("-k", type=int, default=5, help="neighbours of the k-NN score")
 
 
@@ -215,14 +227,18 @@ def cmd_features(args) -> None:
 
 
 def cmd_cluster(args) -> None:
-    from .probes import cluster_run
+    from .probes import cluster_inputs, cluster_run
 
+    if args.inputs:
+        print(f"clusters: {cluster_inputs(args.run_dir, args.inputs, args.out, args.k, overrides=_overrides(args))}")
+        return
     report = cluster_run(args.run_dir, args.k, args.split, args.n, _overrides(args))
-    print(f"k-means, k={report['k']}, {report['n']} {report['split']} images")
-    print(f"{'representation':<20} {'NMI':>6} {'ARI':>6} {'ACC':>6}")
+    print(f"{report['n']} {report['split']} images, k-means with k={report['k']}")
+    print(f"{'method':<28} {'NMI':>6} {'ARI':>6} {'ACC':>6}")
     for name, r in report["results"].items():
-        print(f"{name:<20} {r['nmi']:6.3f} {r['ari']:6.3f} {r['acc']:6.3f}")
+        print(f"{name:<28} {r['nmi']:6.3f} {r['ari']:6.3f} {r['acc']:6.3f}")
     print(f"assignments: {Path(args.run_dir) / 'clusters.npz'}\nreport: {Path(args.run_dir) / 'clusters.json'}")
+    print(f"map: {report['map_png']}")
 
 
 def cmd_embed(args) -> None:
@@ -243,8 +259,11 @@ def cmd_embed(args) -> None:
 
 
 def cmd_anomaly(args) -> None:
-    from .probes import anomaly_run
+    from .probes import anomaly_inputs, anomaly_run
 
+    if args.inputs:
+        print(f"scores: {anomaly_inputs(args.run_dir, args.inputs, args.out, args.k, overrides=_overrides(args))}")
+        return
     report = anomaly_run(args.run_dir, args.k, overrides=_overrides(args))
     print(f"held-out classes {report['held_out']}: {report['n_anomalies']} of {report['n_test']} test images")
     for name, value in report["auroc"].items():

@@ -60,11 +60,12 @@ class ModelConfig:
     hidden_noise: float = 0.5  # sd of Gaussian noise after D's hidden layers (training only)
     minibatch_kernels: int = 0  # minibatch discrimination before D's head (Salimans et al. 2016, 3.2); 0: off
     vbn_ref: int = 0  # virtual batch norm in G with a reference batch of this size (3.5); 0: batch norm
+    categories: int = 0  # mode cluster: G's latent is z_dim noise plus a one-hot of this many categories
 
 
 @dataclass
 class TrainConfig:
-    mode: str = "ssl"  # a key of modes.MODES: ssl (K+1 GAN) | gan | supervised (D on the labels alone) | seg
+    mode: str = "ssl"  # a key of modes.MODES: ssl (K+1 GAN) | gan | cluster | supervised | seg
     g_loss: str = "auto"  # auto (the mode's own) | feature_matching | nonsaturating
     real_label: float = 1.0  # target for real data in D's loss; 0.9 is one-sided label smoothing (Salimans 3.4)
     historical_averaging: float = 0.0  # weight of ||theta - mean of past theta||^2 for D and G (Salimans 3.3)
@@ -86,6 +87,7 @@ class TrainConfig:
     pseudo_label_weight: float = 1.0  # weight of the pseudo-labelled cross-entropy in the D loss
     adv_weight: float = 0.01  # mode seg: lambda, the weight of the adversarial term (0: plain cross-entropy)
     adv_unlabelled: bool = False  # mode seg: the adversarial term also sees images without label maps
+    latent_weight: float = 10.0  # mode cluster: weight of the encoder's error recovering G's latent
     label_map_tau: float = 0.9  # mode seg: ground truth shown to the adversary with Luc et al.'s scaling (1: one-hot)
     seed: int = 1  # seeds the labelled split and the training
     device: str = "auto"  # auto | cpu | cuda

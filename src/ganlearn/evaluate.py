@@ -20,7 +20,7 @@ from .metrics import accuracy, confusion_matrix
 from .modes import MODES
 from .nets import build_models
 from .plots import plot_confusion, save_grid
-from .predict import generate, predict_label_maps, predict_logits, predict_probs
+from .predict import generate, picture, predict_label_maps, predict_logits, predict_probs
 from .runlog import CHECKPOINT
 from .scores import reference_stats, score_images
 from .segmentation import overlays, segmentation_scores
@@ -181,4 +181,6 @@ def sample_run(run_dir: str | Path, n: int = 64, seed: int = 0, out: str | None 
     if not MODES[cfg.train.mode].generates:
         raise GanlearnError(f"{run_dir} was trained in mode '{cfg.train.mode}', which has no image generator")
     G, _ = restore_models(cfg, state, resolve_device(cfg.train.device))
-    return save_grid(generate(G, n, seed), out or Path(run_dir) / "sample.png")
+    images = picture(G, n, seed)
+    nrow = len(images) // G.categories if getattr(G, "categories", 0) else None  # one row per category
+    return save_grid(images, out or Path(run_dir) / "sample.png", nrow)

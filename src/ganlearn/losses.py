@@ -51,6 +51,13 @@ def feature_matching_loss(features_real: torch.Tensor, features_fake: torch.Tens
     return (features_real.mean(0) - features_fake.mean(0)).square().mean()
 
 
+def latent_recovery_loss(
+    category_logits: torch.Tensor, noise_hat: torch.Tensor, category: torch.Tensor, noise: torch.Tensor
+) -> torch.Tensor:
+    """ClusterGAN's encoder loss on generated images: cross-entropy of the category plus squared error of the noise."""
+    return F.cross_entropy(category_logits, category) + F.mse_loss(noise_hat, noise)
+
+
 def segmentation_loss(logits: torch.Tensor, label_maps: torch.Tensor, ignore: int = IGNORE) -> torch.Tensor:
     """Per-pixel cross-entropy of (B, K, H, W) logits against (B, H, W) label maps, skipping `ignore` pixels."""
     return F.cross_entropy(logits, label_maps.long(), ignore_index=ignore)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .data import split
 from .errors import ConfigError
 from .steps import (
+    clustergan_g_step,
     feature_matching_g_step,
     gan_d_step,
     nonsaturating_g_step,
@@ -36,6 +37,14 @@ def _seg_check(cfg) -> None:
         raise ConfigError(
             f"train.adv_weight must be >= 0 and train.label_map_tau in (0, 1]; "
             f"got {cfg.train.adv_weight} and {cfg.train.label_map_tau}"
+        )
+
+
+def _cluster_check(cfg) -> None:
+    if cfg.model.categories < 1 or cfg.train.latent_weight < 0:
+        raise ConfigError(
+            f"mode cluster needs model.categories >= 1 (the number of clusters) and train.latent_weight >= 0; "
+            f"got {cfg.model.categories} and {cfg.train.latent_weight}"
         )
 
 
@@ -93,6 +102,18 @@ MODES = {
         generates=True,
         gan_features=True,
         keys=frozenset({"train.g_loss", "model.vbn_ref", "model.minibatch_kernels", "data.exclude_classes"}),
+    ),
+    "cluster": Mode(
+        gan_d_step,
+        {"clustergan": clustergan_g_step},
+        split.no_labels,
+        "images",
+        uses_labels=False,
+        classifies=False,
+        generates=True,
+        gan_features=True,
+        keys=frozenset({"model.categories", "train.latent_weight", "data.exclude_classes"}),
+        check=_cluster_check,
     ),
     "supervised": Mode(
         supervised_d_step,

@@ -13,7 +13,7 @@ from .domain import available as domain_classifiers
 from .domain import load_domain_classifier
 from .metrics import accuracy
 from .modes import MODES
-from .predict import generate, predict_label_maps, predict_logits
+from .predict import generate, picture, predict_label_maps, predict_logits
 from .scores import reference_stats, score_images
 from .segmentation import overlays, segmentation_scores
 
@@ -39,7 +39,7 @@ def epoch_pictures(t: Training) -> np.ndarray | None:
         x, y = t.data.x_test[:N_OVERLAYS], t.data.y_test[:N_OVERLAYS]
         pictures = overlays(x, y, predict_label_maps(t.G, torch.from_numpy(x).to(t.device), N_OVERLAYS))
     elif mode.generates:
-        pictures = generate(t.G, N_SAMPLES, seed=t.cfg.train.seed)
+        pictures = picture(t.G, N_SAMPLES, seed=t.cfg.train.seed)
     else:
         return None
     t.G.train()  # both left G in evaluation mode

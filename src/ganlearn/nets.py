@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .clustergan import categorical_pair
 from .errors import ConfigError
 from .segnets import build_unet
 from .techniques import MinibatchDiscrimination, VirtualBatchNorm
@@ -283,7 +284,11 @@ MODELS = {"mlp": Pair(_mlp, "images"), "dcgan": Pair(_dcgan, "images"), "unet": 
 
 
 def build_models(model_cfg, image_shape, n_outputs: int) -> tuple[nn.Module, nn.Module]:
-    """The (generator, discriminator) pair a ModelConfig names; D has `n_outputs` logits."""
+    """The (generator, discriminator) pair a ModelConfig names; D has `n_outputs` logits. With
+    `model.categories` the generator is ClusterGAN's, with a categorical latent and an encoder."""
     if model_cfg.name not in MODELS:
         raise ConfigError(f"unknown model '{model_cfg.name}'; choose one of {', '.join(MODELS)}")
-    return MODELS[model_cfg.name].build(model_cfg, tuple(image_shape), n_outputs)
+    build = MODELS[model_cfg.name].build
+    if model_cfg.categories:
+        return categorical_pair(build, model_cfg, tuple(image_shape), n_outputs)
+    return build(model_cfg, tuple(image_shape), n_outputs)

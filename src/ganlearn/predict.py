@@ -41,10 +41,23 @@ def predict_label_maps(segmenter: torch.nn.Module, x: torch.Tensor, batch_size: 
 
 
 @torch.no_grad()
-def generate(G, n: int, seed: int, batch_size: int = 500) -> np.ndarray:
-    """n images from G in evaluation mode, from noise seeded by `seed`: (n, C, H, W) float32."""
+def generate(G, n: int, seed: int, batch_size: int = 500, **latent) -> np.ndarray:
+    """n images from G in evaluation mode, from noise seeded by `seed`: (n, C, H, W) float32.
+    `latent` goes to G.sample_z (`category=c` for a ClusterGAN generator)."""
     G.eval()
     device = next(G.parameters()).device
     gen = torch.Generator(device).manual_seed(seed)
-    images = [G(G.sample_z(min(batch_size, n - i), generator=gen)).float().cpu() for i in range(0, n, batch_size)]
+    images = [
+        G(G.sample_z(min(batch_size, n - i), generator=gen, **latent)).float().cpu() for i in range(0, n, batch_size)
+    ]
     return torch.cat(images).numpy()
+
+
+def picture(G, n: int, seed: int) -> np.ndarray:
+    """About n images of G for a grid: for a ClusterGAN generator one row per category, the same
+    noise down each column (ceil(n / categories) a row), else `generate`'s n images."""
+    categories = getattr(G, "categories", 0)
+    if not categories:
+        return generate(G, n, seed)
+    per_row = -(-n // categories)
+    return np.concatenate([generate(G, per_row, seed, category=c) for c in range(categories)])

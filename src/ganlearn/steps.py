@@ -16,6 +16,7 @@ from .losses import (
     feature_matching_loss,
     generator_loss,
     kplus1_unlabelled_loss,
+    latent_recovery_loss,
     real_logit,
     segmentation_loss,
     supervised_loss,
@@ -111,6 +112,22 @@ def nonsaturating_g_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     x_fake = G(G.sample_z(len(batch.x_unl2)))  # (B, C, H, W)
     loss_gen = generator_loss(real_logit(D(x_fake).float()))
     return loss_gen, {"loss_gen": loss_gen.detach()}
+
+
+def clustergan_g_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
+    """ClusterGAN's step of G and its encoder together: -log D(G(z)) plus `latent_weight` times the
+    encoder's error recovering z's category and noise from G(z) (Mukherjee et al. 2019)."""
+    z = G.sample_z(len(batch.x_unl2))  # (B, noise_dim + categories)
+    x_fake = G(z)  # (B, C, H, W)
+    loss_gen = generator_loss(real_logit(D(x_fake).float()))
+    noise, category = G.split_z(z)
+    category_logits, noise_hat = G.encode(x_fake)
+    loss_latent = latent_recovery_loss(category_logits, noise_hat, category, noise)
+    return loss_gen + cfg.latent_weight * loss_latent, {
+        "loss_gen": loss_gen.detach(),
+        "loss_latent": loss_latent.detach(),
+        "latent_acc": (category_logits.argmax(1) == category).float().mean().detach(),
+    }
 
 
 def gan_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:

@@ -137,7 +137,9 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     G, D = (net.to(device) for net in build_models(cfg.model, data.image_shape, mode.d_outputs(data.n_classes)))
     x_train = torch.from_numpy(data.x_train).to(device)
     init_idx = unlabelled[torch.randperm(len(unlabelled))[:INIT_EXAMPLES]]
-    data_dependent_init(D, x_train[init_idx])  # on unlabelled images only: no label is used
+    for net in (D, getattr(G, "encoder", None)):  # D, and the encoder of a ClusterGAN generator
+        if net is not None:
+            data_dependent_init(net, x_train[init_idx])  # on unlabelled images only: no label is used
     D_ema = copy.deepcopy(D).eval().requires_grad_(False)
     # adam_eps 1e-4 approximates the reference Adam's sqrt(v + 1e-8): it keeps tiny gradients (a
     # saturated generator) from being blown up to full-size steps. fused: one kernel for all

@@ -28,6 +28,36 @@ def d_anomaly_scores(D: torch.nn.Module, x: np.ndarray, batch_size: int = 1000) 
     return torch.nn.functional.softplus(-real_logit(logits)).numpy()
 
 
+@torch.no_grad()
+def gan_latents(G, x: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """(category probabilities (N, K), latents (N, z_dim)) a ClusterGAN generator's encoder reads from images."""
+    G.eval()
+    device = next(G.parameters()).device
+    probs, latents = [], []
+    for i in range(0, len(x), batch_size):
+        logits, noise = G.encode(torch.as_tensor(x[i : i + batch_size]).to(device))
+        probs.append(logits.softmax(1).cpu())
+        latents.append(torch.cat([noise, probs[-1].to(noise.device)], 1).cpu())
+    return torch.cat(probs).numpy(), torch.cat(latents).numpy()
+
+
+@torch.no_grad()
+def reconstruction_scores(G, D, x: np.ndarray, kappa: float = 1.0, batch_size: int = 1000) -> np.ndarray:
+    """f-AnoGAN's score (Schlegl et al. 2019): x's image residual to G(E(x)), its re-generation from the
+    encoder's latent, plus kappa times their D-feature residual (mean squares each): high for images
+    the GAN cannot reproduce."""
+    G.eval(), D.eval()
+    device = next(D.parameters()).device
+    scores = []
+    for i in range(0, len(x), batch_size):
+        xb = torch.as_tensor(x[i : i + batch_size]).to(device)  # (B, C, H, W)
+        x_hat = G(G.latent_of(xb)).float()
+        residual = (xb - x_hat).square().flatten(1).mean(1)
+        feature_residual = (D.features(xb).float() - D.features(x_hat).float()).square().mean(1)
+        scores.append((residual + kappa * feature_residual).cpu())
+    return torch.cat(scores).numpy()
+
+
 def pixel_baselines(fit_pixels: np.ndarray, n_components: int = 50, seed: int = 0):
     """A function images -> {"pixels": flattened, "pcaN of pixels": projected}, with the PCA fitted
     once on `fit_pixels`: the baselines every report shows beside D features."""
@@ -50,12 +80,13 @@ def cluster_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(counts[rows, cols].sum() / len(y_true))
 
 
-def kmeans(x: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
-    """Cluster ids (N,) from k-means with 10 restarts (Euclidean, on the features as they are:
-    standardising each dimension would blow up near-constant ones, such as border pixels)."""
+def kmeans(x: np.ndarray, k: int, seed: int = 0) -> KMeans:
+    """k-means with 10 restarts fitted on x (Euclidean, on the features as they are: standardising each
+    dimension would blow up near-constant ones, such as border pixels); `.labels_` are x's clusters
+    and `.predict` assigns new points."""
     if not 2 <= k <= len(x):
         raise ConfigError(f"k must be between 2 and the number of points ({len(x)}), got {k}")
-    return KMeans(k, n_init=10, random_state=seed).fit_predict(x)
+    return KMeans(k, n_init=10, random_state=seed).fit(x)
 
 
 def cluster_report(y_true: np.ndarray | None, y_pred: np.ndarray) -> dict:
@@ -85,7 +116,7 @@ def map_colours(
     if colour_by == "label" or (colour_by == "auto" and len(np.unique(labels)) > 1):
         return labels, class_names, "label"
     k = min(k, len(features))
-    return kmeans(features, k, seed), [f"cluster {i}" for i in range(k)], f"k-means cluster, k = {k}"
+    return kmeans(features, k, seed).labels_, [f"cluster {i}" for i in range(k)], f"k-means cluster, k = {k}"
 
 
 def embed_2d(x: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:

@@ -26,12 +26,11 @@ class CategoricalGenerator(nn.Module):
         self.generator, self.encoder, self.categories = generator, encoder, categories
         self.z_dim = generator.z_dim
         self.noise_dim = self.z_dim - categories
-        self.noise_sd = NOISE_SD
 
     def sample_z(self, n: int, generator: torch.Generator | None = None, category: int | None = None):
         """(n, z_dim) latents: noise ~ N(0, NOISE_SD^2), the category uniform or the one given."""
         device = next(self.parameters()).device
-        noise = self.noise_sd * torch.randn(n, self.noise_dim, device=device, generator=generator)
+        noise = NOISE_SD * torch.randn(n, self.noise_dim, device=device, generator=generator)
         if category is None:
             c = torch.randint(self.categories, (n,), device=device, generator=generator)
         else:

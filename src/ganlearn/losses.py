@@ -52,11 +52,10 @@ def feature_matching_loss(features_real: torch.Tensor, features_fake: torch.Tens
 
 
 def latent_recovery_loss(
-    category_logits: torch.Tensor, noise_hat: torch.Tensor, category: torch.Tensor, noise: torch.Tensor, noise_sd: float
+    category_logits: torch.Tensor, noise_hat: torch.Tensor, category: torch.Tensor, noise: torch.Tensor
 ) -> torch.Tensor:
-    """ClusterGAN's encoder loss on generated images: cross-entropy of the category plus the squared
-    error of the noise in units of its sd (so 1 when the encoder reads nothing of it)."""
-    return F.cross_entropy(category_logits, category) + F.mse_loss(noise_hat, noise) / noise_sd**2
+    """ClusterGAN's encoder loss on generated images: cross-entropy of the category plus squared error of the noise."""
+    return F.cross_entropy(category_logits, category) + F.mse_loss(noise_hat, noise)
 
 
 def segmentation_loss(logits: torch.Tensor, label_maps: torch.Tensor, ignore: int = IGNORE) -> torch.Tensor:

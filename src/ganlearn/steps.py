@@ -122,7 +122,7 @@ def clustergan_g_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     loss_gen = generator_loss(real_logit(D(x_fake).float()))
     noise, category = G.split_z(z)
     category_logits, noise_hat = G.encode(x_fake)
-    loss_latent = latent_recovery_loss(category_logits, noise_hat, category, noise, G.noise_sd)
+    loss_latent = latent_recovery_loss(category_logits, noise_hat, category, noise)
     return loss_gen + cfg.latent_weight * loss_latent, {
         "loss_gen": loss_gen.detach(),
         "loss_latent": loss_latent.detach(),

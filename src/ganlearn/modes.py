@@ -112,7 +112,7 @@ MODES = {
         classifies=False,
         generates=True,
         gan_features=True,
-        keys=frozenset({"model.categories", "train.latent_weight", "data.exclude_classes"}),
+        keys=frozenset({"model.categories", "train.latent_weight", "data.exclude_classes", "model.minibatch_kernels"}),
         check=_cluster_check,
     ),
     "supervised": Mode(

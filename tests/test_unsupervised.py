@@ -1,6 +1,8 @@
 """Clustering, 2-D maps and anomaly detection on GAN features: the metrics on hand-made cases, and
 every command end to end on small runs."""
 
+import csv
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -113,3 +115,17 @@ def test_commands_reject_missing_or_wrong_runs(runs, capsys, tmp_path, command):
     if command == "anomaly":
         assert main([command, str(runs["gan"])]) == 2
         assert "trained on every class" in capsys.readouterr().err
+
+
+def test_new_images_of_a_gan_run_go_to_the_nearest_k_means_centre_and_get_k_nn_scores(runs, tmp_path):
+    images = np.random.default_rng(0).random((4, 8, 8)).astype(np.float32)
+    np.savez(tmp_path / "new.npz", x=images)
+    assert main(["cluster", str(runs["gan"]), str(tmp_path / "new.npz"), "-k", "3", "-o", str(tmp_path / "c.csv")]) == 0
+    rows = list(csv.reader((tmp_path / "c.csv").open()))
+    assert rows[0] == ["file", "cluster"] and [r[0] for r in rows[1:]] == [
+        f"{tmp_path / 'new.npz'}[{i}]" for i in range(4)
+    ]
+    assert all(int(r[1]) in (0, 1, 2) for r in rows[1:])
+    assert main(["anomaly", str(runs["normal"]), str(tmp_path / "new.npz"), "-o", str(tmp_path / "s.csv")]) == 0
+    header = next(csv.reader((tmp_path / "s.csv").open()))
+    assert header[:2] == ["file", "D output"] and "GAN reconstruction" not in header and len(header) == 8

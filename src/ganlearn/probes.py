@@ -75,8 +75,9 @@ def _clusterings(G, D, x: np.ndarray, k: int, seed: int) -> dict:
     reps = {"D features": d_features(D, x), **pixel_baselines(x, seed=seed)(x)}
     own = {}
     if hasattr(G, "encode"):
-        probs, latents = gan_latents(G, x)
-        own = {"GAN categories": probs.argmax(1), "k-means, encoder latent": kmeans(latents, k, seed).labels_}
+        latents = gan_latents(G, x)
+        categories = latents[:, -G.categories :].argmax(1)
+        own = {"GAN categories": categories, "k-means, encoder latent": kmeans(latents, k, seed).labels_}
     return own | {f"k-means, {name}": kmeans(r, k, seed).labels_ for name, r in reps.items()}
 
 
@@ -100,7 +101,7 @@ def cluster_run(run_dir, k: int = 10, split: str = "test", n: int | None = None,
     np.savez_compressed(Path(run_dir) / "clusters.npz", clusters=assignments[first], labels=y)
     (Path(run_dir) / "clusters.json").write_text(json.dumps(report, indent=1))
     shown = slice(0, 2000)
-    rep = gan_latents(G, x[shown])[1] if hasattr(G, "encode") else d_features(D, x[shown])
+    rep = gan_latents(G, x[shown]) if hasattr(G, "encode") else d_features(D, x[shown])
     ids = assignments[first][shown]
     names = [f"cluster {i}" for i in range(int(ids.max()) + 1)]
     title = f"{len(ids)} {split} images, t-SNE, coloured by {first}"
@@ -139,24 +140,21 @@ def embed_run(
     )
 
 
-def _anomaly_scores(G, D, normal_reps: dict, x: np.ndarray, reps, k: int) -> dict:
-    """name -> (N,) anomaly scores of images x: f-AnoGAN's reconstruction score (ClusterGAN runs), D's
-    -log p(real | x), and k-NN distance (Euclidean, cosine) to the normal images in each representation."""
+def _anomaly_scores(G, D, normal: np.ndarray, x: np.ndarray, k: int, seed: int) -> dict:
+    """name -> (N,) anomaly scores of images x against `normal` images: f-AnoGAN's reconstruction score
+    (ClusterGAN runs), D's -log p(real | x), and k-NN distance (Euclidean, cosine) to the normal
+    images in D features, pixels and PCA of pixels (fitted on the normal images)."""
     scores = {"GAN reconstruction": reconstruction_scores(G, D, x)} if hasattr(G, "encode") else {}
     scores["D output"] = d_anomaly_scores(D, x)
-    test_reps = reps(x)
+    baselines = pixel_baselines(normal, seed=seed)
+    normal_reps = {"D features": d_features(D, normal), **baselines(normal)}
+    test_reps = {"D features": d_features(D, x), **baselines(x)}
     for metric, label in (("euclidean", ""), ("cosine", " cosine")):
         scores |= {
             f"{k}-NN{label}, {name}": knn_anomaly_scores(normal_reps[name], test_reps[name], k, metric)
             for name in test_reps
         }
     return scores
-
-
-def _representations(D, normal: np.ndarray, seed: int):
-    """A function images -> {"D features", "pixels", "pcaN of pixels"}, its PCA fitted on `normal`."""
-    baselines = pixel_baselines(normal, seed=seed)
-    return lambda images: {"D features": d_features(D, images), **baselines(images)}
 
 
 def anomaly_run(run_dir, k: int = 5, n_normal: int = 10_000, overrides=()) -> dict:
@@ -173,8 +171,7 @@ def anomaly_run(run_dir, k: int = 5, n_normal: int = 10_000, overrides=()) -> di
     normal, _ = _split(data, "train", n_normal, cfg.train.seed)
     x, y = data.x_test, data.y_test
     is_anomaly = np.isin(y, held_out)
-    reps = _representations(D, normal, cfg.train.seed)
-    scores = _anomaly_scores(G, D, reps(normal), x, reps, k)
+    scores = _anomaly_scores(G, D, normal, x, k, cfg.train.seed)
     report = {
         "run": str(run_dir),
         "held_out": held_out,
@@ -214,7 +211,7 @@ def cluster_inputs(run_dir, inputs, out, k: int = 10, n_fit: int = 10_000, overr
     cfg, state, G, D = _load(run_dir, overrides, "cluster")
     x, names = _input_images(state, D, inputs)
     if hasattr(G, "encode"):
-        probs = gan_latents(G, x)[0]
+        probs = gan_latents(G, x)[:, -G.categories :]
         header = ["file", "cluster", *(f"p_{c}" for c in range(probs.shape[1]))]
         return _write_csv(Path(out), header, names, [probs.argmax(1), *probs.T])
     fit, _ = _split(load_dataset(cfg.data), "train", n_fit, cfg.train.seed)
@@ -228,6 +225,5 @@ def anomaly_inputs(run_dir, inputs, out, k: int = 5, n_normal: int = 10_000, ove
     cfg, state, G, D = _load(run_dir, overrides, "anomaly")
     x, names = _input_images(state, D, inputs)
     normal, _ = _split(load_dataset(cfg.data), "train", n_normal, cfg.train.seed)
-    reps = _representations(D, normal, cfg.train.seed)
-    scores = _anomaly_scores(G, D, reps(normal), x, reps, k)
+    scores = _anomaly_scores(G, D, normal, x, k, cfg.train.seed)
     return _write_csv(Path(out), ["file", *scores], names, list(scores.values()))

@@ -29,16 +29,15 @@ def d_anomaly_scores(D: torch.nn.Module, x: np.ndarray, batch_size: int = 1000) 
 
 
 @torch.no_grad()
-def gan_latents(G, x: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
-    """(category probabilities (N, K), latents (N, z_dim)) a ClusterGAN generator's encoder reads from images."""
+def gan_latents(G, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """(N, z_dim) latents a ClusterGAN generator's encoder reads from images: the recovered noise, then
+    the category probabilities (the last `G.categories` columns)."""
     G.eval()
     device = next(G.parameters()).device
-    probs, latents = [], []
-    for i in range(0, len(x), batch_size):
-        logits, noise = G.encode(torch.as_tensor(x[i : i + batch_size]).to(device))
-        probs.append(logits.softmax(1).cpu())
-        latents.append(torch.cat([noise, probs[-1].to(noise.device)], 1).cpu())
-    return torch.cat(probs).numpy(), torch.cat(latents).numpy()
+    latents = [
+        G.latent_of(torch.as_tensor(x[i : i + batch_size]).to(device)).cpu() for i in range(0, len(x), batch_size)
+    ]
+    return torch.cat(latents).numpy()
 
 
 @torch.no_grad()

@@ -110,3 +110,17 @@ def test_mode_cluster_needs_categories():
         config.load("digits_ssl", ["train.mode=cluster"])
     with pytest.raises(Exception, match="model.categories is not used in mode ssl"):
         config.load("digits_ssl", ["model.categories=3"])
+
+
+def test_cluster_command_on_unlabelled_images_reports_cluster_sizes(tmp_path, capsys):
+    digits = load_dataset(config.load("digits_ssl")[0].data)
+    y = np.full(300, -1)
+    y[:20] = digits.y_train[:20]  # the loaders want some labels; mode cluster reads none
+    np.savez(tmp_path / "mine.npz", x_train=(digits.x_train[:300, 0] * 255).astype(np.uint8), y_train=y)
+    extra = ["data.dataset=npz", f"data.path={tmp_path / 'mine.npz'}", "data.labels_per_class=null"]
+    run_dir = run(_digits_cluster(tmp_path, extra + ["train.epochs=1", "train.iters_per_epoch=5"]), "mine")
+    assert main(["cluster", str(run_dir)]) == 2
+    assert "--split train" in capsys.readouterr().err
+    assert main(["cluster", str(run_dir), "--split", "train"]) == 0
+    printed = capsys.readouterr().out
+    assert "cluster sizes" in printed and "GAN categories" in printed and "NMI" not in printed

@@ -234,9 +234,12 @@ def cmd_cluster(args) -> None:
         return
     report = cluster_run(args.run_dir, args.k, args.split, args.n, _overrides(args))
     print(f"{report['n']} {report['split']} images, k-means with k={report['k']}")
-    print(f"{'method':<28} {'NMI':>6} {'ARI':>6} {'ACC':>6}")
+    scored = "nmi" in next(iter(report["results"].values()))  # else unlabelled images: cluster sizes
+    print(f"{'method':<28} " + (f"{'NMI':>6} {'ARI':>6} {'ACC':>6}" if scored else "cluster sizes"))
     for name, r in report["results"].items():
-        print(f"{name:<28} {r['nmi']:6.3f} {r['ari']:6.3f} {r['acc']:6.3f}")
+        print(
+            f"{name:<28} " + (f"{r['nmi']:6.3f} {r['ari']:6.3f} {r['acc']:6.3f}" if scored else str(r["cluster_sizes"]))
+        )
     print(f"assignments: {Path(args.run_dir) / 'clusters.npz'}\nreport: {Path(args.run_dir) / 'clusters.json'}")
     print(f"map: {report['map_png']}")
 

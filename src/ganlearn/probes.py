@@ -88,6 +88,11 @@ def cluster_run(run_dir, k: int = 10, split: str = "test", n: int | None = None,
     map of up to 2000 of the images, coloured by those clusters) into the run folder."""
     cfg, _, G, D = _load(run_dir, overrides, "cluster")
     x, y = _split(load_dataset(cfg.data), split, n)
+    if not len(x):
+        raise GanlearnError(
+            f"the {split} split of {run_dir}'s data is empty (images without a test set: --split train)"
+        )
+    labels = y if (y >= 0).all() else None  # some images unlabelled: cluster sizes only
     assignments = _clusterings(G, D, x, k, cfg.train.seed)
     first = next(iter(assignments))
     report = {
@@ -95,7 +100,7 @@ def cluster_run(run_dir, k: int = 10, split: str = "test", n: int | None = None,
         "split": split,
         "n": len(x),
         "k": k,
-        "results": {name: cluster_report(y, a) for name, a in assignments.items()},
+        "results": {name: cluster_report(labels, a) for name, a in assignments.items()},
         "map_png": str(Path(run_dir) / "clusters_map.png"),
     }
     np.savez_compressed(Path(run_dir) / "clusters.npz", clusters=assignments[first], labels=y)

@@ -108,8 +108,7 @@ def _add_probe_parsers(sub) -> None:
         "the GAN's own clusters (mode cluster) beside k-means on D features, pixels and PCA of pixels: "
         "NMI, ARI, accuracy; with INPUTs, a CSV assigning new images to clusters",
     )
-    p.add_argument("inputs", nargs="*", metavar="INPUT", help="image files, folders, .npz files to assign")
-    p.add_argument("-o", "--out", default="clusters.csv", help="the CSV for INPUTs (default: clusters.csv)")
+    _add_inputs(p, "assign", "clusters.csv")
     p.add_argument("-k", type=int, default=10, help="number of k-means clusters")
     p.add_argument("--split", default="test")
     p.add_argument("-n", type=int, help="cluster a random subset of this many images")
@@ -131,9 +130,14 @@ def _add_probe_parsers(sub) -> None:
         "AUROC of anomaly scores for the classes a run was trained without; "
         "with INPUTs, a CSV of their scores against the run's training images",
     )
-    p.add_argument("inputs", nargs="*", metavar="INPUT", help="image files, folders, .npz files to score")
-    p.add_argument("-o", "--out", default="scores.csv", help="the CSV for INPUTs (default: scores.csv)")
+    _add_inputs(p, "score", "scores.csv")
     p.add_argument("-k", type=int, default=5, help="neighbours of the k-NN score")
+
+
+def _add_inputs(p: argparse.ArgumentParser, verb: str, default_csv: str) -> None:
+    """New images for a probe command (as for predict) and the CSV its answer goes to."""
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help=f"image files, folders, .npz files to {verb}")
+    p.add_argument("-o", "--out", default=default_csv, help=f"the CSV for INPUTs (default: {default_csv})")
 
 
 def _overrides(args) -> list[str]:

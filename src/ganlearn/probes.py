@@ -69,16 +69,17 @@ def features_run(run_dir, split: str = "test", out: str | None = None, overrides
     return out
 
 
-def _clusterings(G, D, x: np.ndarray, k: int, seed: int) -> dict:
-    """name -> (N,) cluster ids of images x: the GAN's own categories and k-means on its encoder's
-    latent (ClusterGAN runs), then k-means on D features, pixels and PCA of pixels."""
+def _clusterings(G, D, x: np.ndarray, k: int, seed: int) -> tuple[dict, np.ndarray]:
+    """(name -> (N,) cluster ids of images x, the representation the first method clusters): the GAN's
+    own categories and k-means on its encoder's latent (ClusterGAN runs), then k-means on D features,
+    pixels and PCA of pixels."""
     reps = {"D features": d_features(D, x), **pixel_baselines(x, seed=seed)(x)}
-    own = {}
+    own, first_rep = {}, reps["D features"]
     if hasattr(G, "encode"):
-        latents = gan_latents(G, x)
-        categories = latents[:, -G.categories :].argmax(1)
-        own = {"GAN categories": categories, "k-means, encoder latent": kmeans(latents, k, seed).labels_}
-    return own | {f"k-means, {name}": kmeans(r, k, seed).labels_ for name, r in reps.items()}
+        first_rep = gan_latents(G, x)
+        categories = first_rep[:, -G.categories :].argmax(1)
+        own = {"GAN categories": categories, "k-means, encoder latent": kmeans(first_rep, k, seed).labels_}
+    return own | {f"k-means, {name}": kmeans(r, k, seed).labels_ for name, r in reps.items()}, first_rep
 
 
 def cluster_run(run_dir, k: int = 10, split: str = "test", n: int | None = None, overrides=()) -> dict:
@@ -93,7 +94,7 @@ def cluster_run(run_dir, k: int = 10, split: str = "test", n: int | None = None,
             f"the {split} split of {run_dir}'s data is empty (images without a test set: --split train)"
         )
     labels = y if (y >= 0).all() else None  # some images unlabelled: cluster sizes only
-    assignments = _clusterings(G, D, x, k, cfg.train.seed)
+    assignments, first_rep = _clusterings(G, D, x, k, cfg.train.seed)
     first = next(iter(assignments))
     report = {
         "run": str(run_dir),
@@ -106,8 +107,7 @@ def cluster_run(run_dir, k: int = 10, split: str = "test", n: int | None = None,
     np.savez_compressed(Path(run_dir) / "clusters.npz", clusters=assignments[first], labels=y)
     (Path(run_dir) / "clusters.json").write_text(json.dumps(report, indent=1))
     shown = slice(0, 2000)
-    rep = gan_latents(G, x[shown]) if hasattr(G, "encode") else d_features(D, x[shown])
-    ids = assignments[first][shown]
+    rep, ids = first_rep[shown], assignments[first][shown]
     names = [f"cluster {i}" for i in range(int(ids.max()) + 1)]
     title = f"{len(ids)} {split} images, t-SNE, coloured by {first}"
     plot_embedding(embed_2d(rep, "tsne", cfg.train.seed), ids, names, report["map_png"], size=700, title=title)

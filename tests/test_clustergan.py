@@ -112,15 +112,32 @@ def test_mode_cluster_needs_categories():
         config.load("digits_ssl", ["model.categories=3"])
 
 
-def test_cluster_command_on_unlabelled_images_reports_cluster_sizes(tmp_path, capsys):
-    digits = load_dataset(config.load("digits_ssl")[0].data)
-    y = np.full(300, -1)
-    y[:20] = digits.y_train[:20]  # the loaders want some labels; mode cluster reads none
-    np.savez(tmp_path / "mine.npz", x_train=(digits.x_train[:300, 0] * 255).astype(np.uint8), y_train=y)
-    extra = ["data.dataset=npz", f"data.path={tmp_path / 'mine.npz'}", "data.labels_per_class=null"]
-    run_dir = run(_digits_cluster(tmp_path, extra + ["train.epochs=1", "train.iters_per_epoch=5"]), "mine")
+def test_images_without_any_label_train_mode_cluster_and_report_cluster_sizes(tmp_path, capsys):
+    """A folder of images without class folders, or an .npz without y_train: every image unlabelled.
+    Mode cluster trains on them; mode ssl says in one line that it needs labels."""
+    images = (load_dataset(config.load("digits_ssl")[0].data).x_train[:300, 0] * 255).astype(np.uint8)
+    np.savez(tmp_path / "mine.npz", x_train=images)
+    (tmp_path / "mine").mkdir()
+    for i, image in enumerate(images):
+        Image.fromarray(image).save(tmp_path / "mine" / f"{i}.png")
+    folder = ["data.dataset=folder", f"data.path={tmp_path / 'mine'}", "data.labels_per_class=null"]
+    npz = config.load("digits_ssl", ["data.dataset=npz", f"data.path={tmp_path / 'mine.npz'}"])[0]
+    for data in (load_dataset(npz.data), load_dataset(_digits_cluster(tmp_path, folder).data)):
+        assert data.x_train.shape == (300, 1, 8, 8) and (data.y_train == -1).all() and not data.classes
+    run_dir = run(_digits_cluster(tmp_path, folder + ["train.epochs=1", "train.iters_per_epoch=5"]), "mine")
     assert main(["cluster", str(run_dir)]) == 2
     assert "--split train" in capsys.readouterr().err
     assert main(["cluster", str(run_dir), "--split", "train"]) == 0
     printed = capsys.readouterr().out
     assert "cluster sizes" in printed and "GAN categories" in printed and "NMI" not in printed
+    args = [
+        "train",
+        "--config",
+        "digits_ssl",
+        "--set",
+        f"data.path={tmp_path / 'mine.npz'}",
+        "--set",
+        "data.dataset=npz",
+    ]
+    assert main(args + ["--set", f"train.out_dir={tmp_path}"]) == 2
+    assert "no labelled training images" in capsys.readouterr().err

@@ -53,6 +53,8 @@ def _split(data, split: str, n: int | None, seed: int = 0):
     if split not in SPLITS:
         raise GanlearnError(f"--split must be one of {', '.join(SPLITS)}, got '{split}'")
     x, y = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
+    if not len(x):
+        raise GanlearnError(f"the {split} split of {data.name} is empty (images without a test set: --split train)")
     if n is not None and n < len(x):
         pick = np.sort(np.random.default_rng(seed).choice(len(x), n, replace=False))
         x, y = x[pick], y[pick]
@@ -89,10 +91,6 @@ def cluster_run(run_dir, k: int = 10, split: str = "test", n: int | None = None,
     map of up to 2000 of the images, coloured by those clusters) into the run folder."""
     cfg, _, G, D = _load(run_dir, overrides, "cluster")
     x, y = _split(load_dataset(cfg.data), split, n)
-    if not len(x):
-        raise GanlearnError(
-            f"the {split} split of {run_dir}'s data is empty (images without a test set: --split train)"
-        )
     labels = y if (y >= 0).all() else None  # some images unlabelled: cluster sizes only
     assignments, first_rep = _clusterings(G, D, x, k, cfg.train.seed)
     first = next(iter(assignments))

@@ -73,15 +73,14 @@ def check_labels(y: np.ndarray, n_images: int, n_classes: int, what: str = "labe
 
 
 def make_dataset(name, x_train, y_train, x_test, y_test, classes=None) -> Dataset:
-    """Validate and normalise arrays into a Dataset (classes default to 0..max label)."""
+    """Validate and normalise arrays into a Dataset (classes default to 0..max label; none when every
+    training image is unlabelled and there is no test set: modes without labels train on that)."""
     x_train, x_test = as_images(x_train, "training images"), as_images(x_test, "test images")
     if x_train.shape[1:] != x_test.shape[1:]:
         raise DataError(f"training images {x_train.shape[1:]} and test images {x_test.shape[1:]} differ in shape")
     if classes is None:
         classes = [str(c) for c in range(int(max(np.max(y_train, initial=-1), np.max(y_test, initial=-1))) + 1)]
     y_train = check_labels(y_train, len(x_train), len(classes), "training labels", unlabelled=True)
-    if not (y_train >= 0).any():
-        raise DataError("no labelled training images: at least one image of each class needs its label")
     y_test = check_labels(y_test, len(x_test), len(classes), "test labels")
     return Dataset(name, x_train, y_train, x_test, y_test, list(classes))
 

@@ -64,7 +64,8 @@ def class_folder_files(root: Path, classes: list[str] | None = None) -> tuple[li
 
 
 def load_npz(path: str) -> Dataset:
-    """Arrays x_train, y_train (-1 marks an unlabelled row) and optionally x_test, y_test from a .npz file."""
+    """Arrays x_train, y_train (-1 marks an unlabelled row; without y_train every row is unlabelled) and
+    optionally x_test, y_test from a .npz file."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"file not found: {path}")
@@ -73,10 +74,10 @@ def load_npz(path: str) -> Dataset:
             arrays = {k: f[k] for k in f.files}
     except (OSError, ValueError) as e:
         raise DataError(f"{path}: not a readable .npz file ({e})") from None
-    missing = {"x_train", "y_train"} - set(arrays)
-    if missing:
-        raise DataError(f"{path}: missing arrays {sorted(missing)} (has {sorted(arrays)})")
-    x, y = arrays["x_train"], arrays["y_train"]
+    if "x_train" not in arrays:
+        raise DataError(f"{path}: missing array 'x_train' (has {sorted(arrays)})")
+    x = arrays["x_train"]
+    y = arrays.get("y_train", np.full(len(x), -1))  # no labels at all: every image unlabelled
     if len(x) != len(y):
         raise DataError(f"{path}: {len(x)} training images but {len(y)} labels")
     if "x_test" in arrays:
@@ -100,6 +101,9 @@ def _labelled_files(root: Path, test_root: Path | None, labels_csv: str | None) 
         return [f for f, _ in labelled], [c for _, c in labelled], classes, unlabelled, test_root
     if test_root is None and (root / "train").is_dir() and (root / "test").is_dir():
         root, test_root = root / "train", root / "test"
+    flat = [] if any(p.is_dir() for p in root.iterdir()) else find_images(root)
+    if flat:  # images but no class folders: every image unlabelled
+        return [], [], [], flat, test_root
     return *class_folder_files(root), [], test_root
 
 
@@ -107,7 +111,8 @@ def load_image_folder(
     path, unlabelled_path=None, test_path=None, labels_csv=None, image_size=None, channels=None, skip_bad_images=False
 ) -> Dataset:
     """Data set `folder` (the DataConfig keys of those names): labelled images in one sub-folder per
-    class under `path` (or the images under `path` that `labels_csv` lists), unlabelled ones anywhere
+    class under `path` (or the images under `path` that `labels_csv` lists; images directly under a
+    `path` without sub-folders are all unlabelled), unlabelled ones anywhere
     under `unlabelled_path`, and a test set in class folders under `test_path` (or path/train and
     path/test). Without a test folder there is no test set: no labels are taken from the few there
     are. Every image is converted to one size and mode (images.Conversion)."""
@@ -123,7 +128,7 @@ def load_image_folder(
             raise DataError(f"{folder}: no images in the unlabelled folder ({', '.join(IMAGE_SUFFIXES)})")
         unlabelled += more
     test, test_labels = class_folder_files(test_root, classes)[:2] if test_root else ([], [])
-    conversion = choose_conversion(labelled, image_size, channels)
+    conversion = choose_conversion(labelled or unlabelled, image_size, channels)
     files = labelled + unlabelled + test
     images, kept = decode_images(files, conversion, skip_bad_images)
     x = images.transpose(0, 3, 1, 2)  # (N, C, H, W)

@@ -79,7 +79,7 @@ def choose_conversion(files: list[Path], size=None, channels: int | None = None)
             except (UnidentifiedImageError, OSError):
                 continue  # named when it is decoded
         if not sizes:
-            raise DataError(f"none of the {len(files)} labelled images could be read")
+            raise DataError(f"none of the {len(files)} training images could be read")
     if isinstance(size, int):
         size = (size, size)
     return Conversion(tuple(size) if size else sizes.most_common(1)[0][0], channels or modes.most_common(1)[0][0])

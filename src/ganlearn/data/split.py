@@ -39,6 +39,11 @@ def labelled_split(
     method "ganlearn" shuffles each class with numpy's default_rng(seed); "improved-gan" draws the
     split the reference code does (RandomState(seed).permutation of the whole training set, then
     each class's first examples in that order), so its seed_data=1 is split_seed=1 here."""
+    if not (y >= 0).any():
+        raise DataError(
+            "no labelled training images: this mode needs at least one labelled image of each class "
+            "(a mode that reads no label, such as cluster or gan, trains on unlabelled images alone)"
+        )
     rng = np.random.default_rng(seed)
     order = np.random.RandomState(seed).permutation(len(y)) if method == "improved-gan" else None
     labelled, val = [], []

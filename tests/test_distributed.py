@@ -102,7 +102,7 @@ def test_a_global_batch_that_does_not_split_is_refused(tmp_path, monkeypatch, ca
             "--set",
             "train.batch_size=8",
             "--set",
-            "train.adv_unlabelled=true",
+            "data.label_rate=0.5",
         ],
     ],
     ids=["gan", "seg"],

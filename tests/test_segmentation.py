@@ -1,19 +1,21 @@
-"""Mode seg: canvases, the label-map encoding, IoU, training, evaluation and bad input."""
+"""Mode seg: canvases, Hung et al.'s losses and adversary, IoU, training, evaluation and bad input."""
 
 import json
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from ganlearn import cli, config
 from ganlearn.config import ModelConfig
 from ganlearn.data import Dataset
 from ganlearn.data import segmentation as segdata
+from ganlearn.data import split as segsplit
 from ganlearn.errors import ConfigError, DataError, GanlearnError
 from ganlearn.evaluate import evaluate_run
-from ganlearn.losses import encode_label_maps
+from ganlearn.losses import confident_self_training_loss, one_hot_maps, pixel_adversarial_loss
 from ganlearn.metrics import IGNORE, iou_per_class, segmentation_confusion
 from ganlearn.nets import build_models
 from ganlearn.probes import features_run
@@ -32,7 +34,7 @@ def test_unet_pair_shapes(shape):
     segmenter, adversary = build_models(ModelConfig(name="unet", width=8), shape, 11)
     logits = segmenter(torch.rand(2, *shape))
     assert logits.shape == (2, 11, *shape[1:])
-    assert adversary(torch.cat([torch.rand(2, *shape), logits.softmax(1)], 1)).shape == (2, 1)
+    assert adversary(logits.softmax(1)).shape == (2, 1, *shape[1:])  # a logit per pixel
     with pytest.raises(ConfigError, match="divisible by 8"):
         build_models(ModelConfig(name="unet"), (1, 28, 28), 11)
 
@@ -91,17 +93,21 @@ def test_iou_against_a_hand_computed_case():
     assert segmentation_scores(truth, pred, ["bg", "a", "b", "c"])["miou"] == pytest.approx(scores["miou"])
 
 
-def test_ground_truth_encoding():
-    probs = torch.softmax(torch.randn(2, 4, 5, 5), 1)
+def test_hung_losses_count_only_valid_and_confident_pixels():
     maps = torch.randint(0, 4, (2, 5, 5))
     maps[0, 0, 0] = IGNORE
-    enc = encode_label_maps(maps, probs, tau=0.9)
-    assert torch.allclose(enc.sum(1), torch.ones(2, 5, 5), atol=1e-5)
-    true = enc.gather(1, torch.where(maps == IGNORE, 0, maps)[:, None])[:, 0]
-    assert (true[maps != IGNORE] >= 0.9 - 1e-6).all()
-    assert torch.equal(enc[0, :, 0, 0], probs[0, :, 0, 0])  # an ignored pixel shows the prediction
-    onehot = encode_label_maps(maps, probs, tau=1.0)
-    assert torch.equal(onehot[1].argmax(0), maps[1]) and set(onehot[1].unique().tolist()) == {0.0, 1.0}
+    onehot = one_hot_maps(maps, 4)
+    assert onehot.shape == (2, 4, 5, 5) and onehot[0, :, 0, 0].sum() == 0  # an ignored pixel: all zeros
+    assert torch.equal(onehot[1].argmax(0), maps[1]) and torch.equal(onehot.sum(1), (maps != IGNORE).float())
+    logit_map, valid = torch.randn(2, 1, 5, 5), maps != IGNORE
+    logit_map[0, 0, 0, 0] = 1e4  # an ignored pixel, however wrong, adds nothing
+    expected = F.softplus(logit_map[:, 0][valid]).mean()  # -log(1 - sigmoid): the "predicted" target
+    assert pixel_adversarial_loss(logit_map, 0.0, valid) == pytest.approx(expected.item(), rel=1e-5)
+    logits, confidence = torch.randn(2, 4, 5, 5), torch.full((2, 1, 5, 5), -5.0)
+    assert confident_self_training_loss(logits, confidence, 0.2) == 0  # no confident pixel: no term
+    confidence[1, 0, 2, 3] = 5.0  # one confident pixel: cross-entropy there against its own argmax
+    expected = F.cross_entropy(logits[1:, :, 2, 3], logits[1:, :, 2, 3].argmax(1))
+    assert confident_self_training_loss(logits, confidence, 0.2) == pytest.approx(expected.item(), rel=1e-5)
 
 
 QUICK = [
@@ -114,17 +120,24 @@ QUICK = [
     "train.lr=0.003",
     "train.lr_decay_start=1.0",
     "train.epochs=3",
+    "data.label_rate=1.0",
+    "data.val_rate=0",
 ]
 
 
-@pytest.mark.parametrize("adv_weight", [0.0, 0.1])
-def test_short_training_lowers_the_segmentation_loss_and_resumes(data_dir, tmp_path, adv_weight):
-    overrides = QUICK + [f"data.data_dir={data_dir}", f"train.out_dir={tmp_path}", f"train.adv_weight={adv_weight}"]
+CROSS_ENTROPY = ["train.adv_weight=0", "train.adv_unlabelled_weight=0", "train.semi_weight=0"]
+
+
+@pytest.mark.parametrize("terms", [CROSS_ENTROPY, []], ids=["cross-entropy", "hung"])
+def test_short_training_lowers_the_segmentation_loss_and_resumes(data_dir, tmp_path, terms):
+    overrides = QUICK + [f"data.data_dir={data_dir}", f"train.out_dir={tmp_path}", "train.semi_start=0.5", *terms]
     cfg, _ = config.load("mnist_seg", overrides)
     run_dir = run(cfg, "seg")
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert records[-1]["loss_seg"] < 0.7 * records[0]["loss_seg"], [r["loss_seg"] for r in records]
-    assert ("loss_adv" in records[-1]) == (adv_weight > 0)
+    adversarial = terms != CROSS_ENTROPY
+    assert all(("loss_adv" in r) == adversarial for r in records)
+    assert [("loss_semi" in r) for r in records] == [False, adversarial, adversarial]  # from half-way on
     assert (run_dir / "samples.png").is_file()  # the overlays of this epoch
     cfg4, _ = config.load("mnist_seg", overrides + ["train.epochs=4"])
     run(cfg4, "seg", resume=run_dir)
@@ -132,15 +145,18 @@ def test_short_training_lowers_the_segmentation_loss_and_resumes(data_dir, tmp_p
 
 
 def test_semi_supervised_adversarial_term_and_evaluate(data_dir, tmp_path, capsys):
-    """10% of the label maps, the adversary also on unlabelled canvases; then `ganlearn evaluate`."""
+    """10% of the label maps, the unlabelled terms from the start; then `ganlearn evaluate`."""
     overrides = QUICK + [
         f"data.data_dir={data_dir}",
         f"train.out_dir={tmp_path}",
         "data.label_rate=0.1",
-        "train.adv_unlabelled=true",
+        "data.val_rate=0.25",
+        "train.semi_start=0",
         "train.epochs=1",
     ]
     run_dir = run(config.load("mnist_seg", overrides)[0], "seg")
+    (record,) = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert 0 < record["semi_pixels"] <= 1 and 0 <= record["val_miou"] <= 1
     report = evaluate_run(run_dir)
     assert 0 <= report["miou"] <= 1 and report["n_test"] == 64 and len(report["iou"]) == 11
     assert (run_dir / "overlays.png").is_file()
@@ -148,6 +164,14 @@ def test_semi_supervised_adversarial_term_and_evaluate(data_dir, tmp_path, capsy
     assert "mean IoU" in capsys.readouterr().out
     with pytest.raises(GanlearnError, match="mode 'seg'"):
         features_run(run_dir, "test")
+
+
+def test_canvas_split_holds_out_the_same_validation_images_for_every_seed_and_label_rate():
+    a, b = segsplit.canvas_split(200, 0.1, seed=1, val_rate=0.25), segsplit.canvas_split(200, 0.5, 2, 0.25)
+    assert len(a.val) == 50 and np.array_equal(a.val, b.val)
+    assert len(a.labelled) == 15 and len(b.labelled) == 75  # of the 150 left
+    for split in (a, b):
+        assert not np.intersect1d(split.val, split.stream).size and len(split.stream) == 150
 
 
 def _write_pairs(folder, sizes):
@@ -192,7 +216,9 @@ def test_seg_folder_loads_and_rejects_mismatched_sizes(tmp_path, capsys):
         (["train.mode=ssl"], "mode ssl, data set mnist-seg and model unet do not go together"),
         (["data.dataset=mnist"], r"mode seg takes the data sets mnist-seg \| fashion-seg \| seg-folder"),
         (["data.label_rate=null", "data.labels_per_class=10"], "set data.label_rate"),
-        (["train.adv_weight=-1"], "adv_weight must be >= 0"),
+        (["train.adv_weight=-1"], "semi_weight must be >= 0"),
+        (["train.semi_threshold=1.5"], r"semi_threshold in \[0, 1\)"),
+        (["train.semi_start=2"], "fraction of the training steps"),
     ],
 )
 def test_seg_config_mistakes_are_named(overrides, message):

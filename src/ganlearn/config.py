@@ -47,6 +47,7 @@ class DataConfig:
     train_canvases: int = 10000  # ... from training-split objects
     test_canvases: int = 2000  # ... from test-split objects
     canvas_seed: int = 0  # ... the canvases' seed (the same data whatever train.seed)
+    val_rate: float = 0.0  # mode seg: a fraction of the training images held out to validate on (val_miou)
 
 
 @dataclass
@@ -85,10 +86,13 @@ class TrainConfig:
     pseudo_label_threshold: float | None = None
     pseudo_label_start: int = 5  # ... after this many warm-up epochs (re-selected at the start of every epoch)
     pseudo_label_weight: float = 1.0  # weight of the pseudo-labelled cross-entropy in the D loss
-    adv_weight: float = 0.01  # mode seg: lambda, the weight of the adversarial term (0: plain cross-entropy)
-    adv_unlabelled: bool = False  # mode seg: the adversarial term also sees images without label maps
+    # mode seg (Hung et al. 2018); every weight 0: plain cross-entropy
+    adv_weight: float = 0.01  # the adversarial term on labelled images' predicted maps
+    adv_unlabelled_weight: float = 0.001  # the adversarial term on unlabelled images' predicted maps
+    semi_weight: float = 0.1  # cross-entropy against the segmenter's own prediction where the adversary is confident
+    semi_threshold: float = 0.2  # ... confident: sigmoid of the adversary's per-pixel logit above this
+    semi_start: float = 0.25  # ... from this fraction of the training steps on
     latent_weight: float = 10.0  # mode cluster: weight of the encoder's error recovering G's latent
-    label_map_tau: float = 0.9  # mode seg: ground truth shown to the adversary with Luc et al.'s scaling (1: one-hot)
     seed: int = 1  # seeds the labelled split and the training
     device: str = "auto"  # auto | cpu | cuda
     precision: str = "auto"  # auto | fp32 | bf16 autocast in training steps (auto: bf16 on a CPU that has it natively)
@@ -176,6 +180,8 @@ REMOVED = {
     "train.g_beta1": None,
     "train.beta2": 0.999,
     "train.init_examples": 500,
+    "train.adv_unlabelled": False,  # Luc et al.'s image-level adversary, replaced by Hung et al.'s
+    "train.label_map_tau": ANY,
 }
 
 
@@ -187,8 +193,8 @@ def _drop_removed(section: str, values: dict) -> dict:
             kept[key] = value
         elif REMOVED[name] is not ANY and value != REMOVED[name]:
             raise ConfigError(
-                f"config key '{name}' was removed in ganlearn 0.2 (its setting gave no gain); "
-                f"this config sets it to {value!r}: use ganlearn 0.1 to run it"
+                f"config key '{name}' was removed (its setting gave no gain); "
+                f"this config sets it to {value!r}: run it with the ganlearn version that wrote it"
             )
     return kept
 

@@ -63,20 +63,27 @@ def segmentation_loss(logits: torch.Tensor, label_maps: torch.Tensor, ignore: in
     return F.cross_entropy(logits, label_maps.long(), ignore_index=ignore)
 
 
-def encode_label_maps(
-    label_maps: torch.Tensor, probs: torch.Tensor, tau: float = 0.9, ignore: int = IGNORE
-) -> torch.Tensor:
-    """Ground-truth label maps (B, H, W) as the adversary's (B, K, H, W) input (Luc et al. 2016, 'scaling').
+def pixel_adversarial_loss(logit_map: torch.Tensor, truth: float, valid: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of (B, 1, H, W) per-pixel logits against `truth` (1: ground truth, 0: predicted),
+    averaged over the (B, H, W) `valid` pixels (Hung et al. 2018)."""
+    bce = F.binary_cross_entropy_with_logits(
+        logit_map.squeeze(1), torch.full_like(valid, truth, dtype=logit_map.dtype), reduction="none"
+    )
+    return (bce * valid).sum() / valid.sum().clamp(min=1)
 
-    One-hot maps are told from softmax outputs by their hard 0/1 values alone. So the true class l of
-    pixel i gets a_il = max(tau, s_il) and the other classes share 1 - a_il in the proportions of the
-    prediction s = `probs`; tau = 1 gives one-hot. Ignored pixels copy the prediction, so they carry no signal.
-    """
+
+def confident_self_training_loss(
+    logits: torch.Tensor, confidence_logit: torch.Tensor, threshold: float
+) -> torch.Tensor:
+    """Hung et al.'s semi-supervised term: cross-entropy of (B, K, H, W) logits against their own argmax,
+    on the pixels whose (B, 1, H, W) adversary confidence sigmoid(c) exceeds `threshold`."""
+    confident = confidence_logit.detach().squeeze(1).sigmoid() > threshold  # (B, H, W)
+    ce = F.cross_entropy(logits, logits.argmax(1).detach(), reduction="none")
+    return (ce * confident).sum() / confident.sum().clamp(min=1)
+
+
+def one_hot_maps(label_maps: torch.Tensor, n_classes: int, ignore: int = IGNORE) -> torch.Tensor:
+    """(B, H, W) label maps -> (B, K, H, W) one-hot maps, the adversary's ground truth (ignored pixels all 0)."""
     valid = label_maps != ignore
-    target = torch.where(valid, label_maps, 0).long()
-    onehot = F.one_hot(target, probs.shape[1]).permute(0, 3, 1, 2).to(probs.dtype)  # (B, K, H, W)
-    s_true = (probs * onehot).sum(1, keepdim=True)  # (B, 1, H, W)
-    a_true = s_true.clamp(min=tau)
-    rest = probs * (1 - a_true) / (1 - s_true).clamp(min=1e-6)  # the others, rescaled to sum to 1 - a_true
-    encoded = onehot * a_true + (1 - onehot) * rest
-    return torch.where(valid[:, None], encoded, probs)
+    onehot = F.one_hot(torch.where(valid, label_maps, 0).long(), n_classes).permute(0, 3, 1, 2)
+    return (onehot * valid[:, None]).float()

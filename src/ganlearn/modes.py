@@ -33,11 +33,16 @@ def _seg_check(cfg) -> None:
             "mode seg labels a fraction of the images: set data.label_rate (and "
             "data.labels_per_class: null, data.val_per_class: 0)"
         )
-    if cfg.train.adv_weight < 0 or not 0 < cfg.train.label_map_tau <= 1:
+    t = cfg.train
+    if min(t.adv_weight, t.adv_unlabelled_weight, t.semi_weight) < 0 or not 0 <= t.semi_threshold < 1:
         raise ConfigError(
-            f"train.adv_weight must be >= 0 and train.label_map_tau in (0, 1]; "
-            f"got {cfg.train.adv_weight} and {cfg.train.label_map_tau}"
+            f"train.adv_weight, adv_unlabelled_weight and semi_weight must be >= 0 and train.semi_threshold "
+            f"in [0, 1); got {t.adv_weight}, {t.adv_unlabelled_weight}, {t.semi_weight} and {t.semi_threshold}"
         )
+    if not 0 <= cfg.data.val_rate < 1:
+        raise ConfigError(f"data.val_rate is a fraction of the training images, in [0, 1); got {cfg.data.val_rate}")
+    if not 0 <= t.semi_start <= 1:
+        raise ConfigError(f"train.semi_start is a fraction of the training steps, in [0, 1]; got {t.semi_start}")
 
 
 def _cluster_check(cfg) -> None:
@@ -135,8 +140,17 @@ MODES = {
         classifies=False,
         generates=False,
         gan_features=False,
-        keys=frozenset({"train.adv_weight", "train.adv_unlabelled", "train.label_map_tau"}),
-        d_on=lambda t: t.adv_weight > 0,
+        keys=frozenset(
+            {
+                "train.adv_weight",
+                "train.adv_unlabelled_weight",
+                "train.semi_weight",
+                "train.semi_threshold",
+                "train.semi_start",
+                "data.val_rate",
+            }
+        ),
+        d_on=lambda t: max(t.adv_weight, t.adv_unlabelled_weight, t.semi_weight) > 0,
         check=_seg_check,
     ),
 }

@@ -60,10 +60,13 @@ def sample_fid(t: Training) -> float:
 def evaluate_epoch(t: Training) -> dict:
     """The epoch's metrics: mean IoU (segmenters), accuracy (classifiers), pseudo-labels, the FID-style score."""
     record, mode = {}, MODES[t.cfg.train.mode]
-    if mode.kind == "segmentation":  # the segmenter (G) on the test images
-        pred = predict_label_maps(t.G, torch.from_numpy(t.data.x_test).to(t.device), t.cfg.train.eval_batch_size)
-        scores = segmentation_scores(t.data.y_test, pred, t.data.classes)
-        record |= {"test_pixel_acc": scores["pixel_acc"], "test_miou": scores["miou"]}
+    if mode.kind == "segmentation":  # the segmenter (G) on the test images, and on validation images
+        val = t.split.val
+        for name, x, y in (("test", t.data.x_test, t.data.y_test), ("val", t.data.x_train[val], t.data.y_train[val])):
+            if len(x):
+                pred = predict_label_maps(t.G, torch.from_numpy(x).to(t.device), t.cfg.train.eval_batch_size)
+                scores = segmentation_scores(y, pred, t.data.classes)
+                record |= {f"{name}_pixel_acc": scores["pixel_acc"], f"{name}_miou": scores["miou"]}
     if mode.classifies and len(t.data.x_test):
         record["test_acc"] = accuracy_of(t, t.data.x_test, t.data.y_test)
     if mode.classifies and len(t.split.val):
@@ -86,6 +89,6 @@ def describe(record: dict, epochs: int) -> str:
     for k, v in record.items():
         if k.endswith("_acc"):
             parts.append(f"{k} {100 * v:.2f}%")
-        elif k.startswith(SHOWN_PREFIXES) or k in ("fid", "test_miou"):
+        elif k.startswith(SHOWN_PREFIXES) or k in ("fid", "test_miou", "val_miou"):
             parts.append(f"{k} {v:.4f}")
     return "  ".join(parts + [f"{record['epoch_seconds']:.1f}s"])

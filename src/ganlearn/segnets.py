@@ -1,6 +1,7 @@
-"""The segmentation pair of `train.mode: seg` (Luc et al. 2016): a U-Net segmenter that maps images to
-per-pixel class logits, and an adversary that tells ground-truth (image, label map) pairs from
-predicted ones. In training they take the places of the generator and the discriminator.
+"""The segmentation pair of `train.mode: seg` (Hung et al. 2018): a U-Net segmenter that maps images
+to per-pixel class logits, and a fully convolutional adversary that tells, pixel by pixel, ground-truth
+label maps from predicted ones; its confidence map picks the pixels of unlabelled images that the
+segmenter then trains on. In training they take the places of the generator and the discriminator.
 """
 
 from __future__ import annotations
@@ -52,30 +53,30 @@ class UNet(nn.Module):
         return self.out(x)
 
 
-class LabelMapAdversary(nn.Module):
-    """(image, label map) -> one logit, high for ground truth. It sees the image stacked with a
-    K-channel map (one-hot or soft), as Luc et al.'s 'basic' input; no batch norm, so real and
-    predicted pairs can share one forward pass."""
+class ConfidenceMapAdversary(nn.Module):
+    """Hung et al.'s fully convolutional discriminator: a K-channel label map (one-hot truth or the
+    segmenter's softmax) -> a per-pixel logit that the pixel's map is ground truth, at the input's size.
+    It sees the map alone, not the image; strided 4x4 convolutions, LeakyReLU, no batch norm."""
 
-    def __init__(self, image_shape, n_classes: int, width: int = 16, depth: int = 3):
+    def __init__(self, n_classes: int, width: int = 16, depth: int = 3):
         super().__init__()
-        layers, ch = [], image_shape[0] + n_classes
+        layers, ch = [], n_classes
         for i in range(depth):
-            layers += [nn.Conv2d(ch, width * 2**i, 3, stride=2, padding=1), nn.LeakyReLU(0.2)]
+            layers += [nn.Conv2d(ch, width * 2**i, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
             ch = width * 2**i
-        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.classifier = nn.Linear(ch, 1)
+        self.body = nn.Sequential(*layers)
+        self.classifier = nn.Conv2d(ch, 1, 3, padding=1)
 
-    def features(self, pair):  # (B, C + K, H, W) -> (B, F)
-        return self.body(pair)
+    def features(self, label_map):  # (B, K, H, W) -> (B, F, H / 2^depth, W / 2^depth)
+        return self.body(label_map)
 
-    def head(self, h):  # (B, F) -> (B, 1) logit of "ground truth"
+    def head(self, h):  # (B, F, h, w) -> (B, 1, h, w) logits of "ground truth"
         return self.classifier(h)
 
-    def forward(self, pair):
-        return self.head(self.features(pair))
+    def forward(self, label_map):  # (B, K, H, W) -> (B, 1, H, W), upsampled as in the paper
+        return F.interpolate(self.head(self.features(label_map)), size=label_map.shape[-2:], mode="bilinear")
 
 
 def build_unet(m, image_shape, n_classes: int) -> tuple[nn.Module, nn.Module]:
     """(segmenter, adversary) for a ModelConfig; `n_classes` counts the background."""
-    return UNet(image_shape, n_classes, m.width), LabelMapAdversary(image_shape, n_classes, m.width)
+    return UNet(image_shape, n_classes, m.width), ConfidenceMapAdversary(n_classes, m.width)

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 import torch
 
 from .losses import (
+    confident_self_training_loss,
     discriminator_loss,
-    encode_label_maps,
     feature_matching_loss,
     generator_loss,
     kplus1_unlabelled_loss,
     latent_recovery_loss,
+    one_hot_maps,
+    pixel_adversarial_loss,
     real_logit,
     segmentation_loss,
     supervised_loss,
@@ -33,6 +35,7 @@ class Batch:
     x_unl2: torch.Tensor  # (B, C, H, W) another unlabelled batch for the G step (as in the reference)
     x_pseudo: torch.Tensor | None = None  # (B, C, H, W) pseudo-labelled images (self-training), if any
     y_pseudo: torch.Tensor | None = None  # (B,) their pseudo-labels
+    progress: float = 0.0  # the fraction of training done before this step (for schedules within a step)
 
 
 class StepLoss(torch.nn.Module):
@@ -149,40 +152,58 @@ def supervised_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     return loss_lab, {"loss_lab": loss_lab.detach(), "train_acc": (logits.argmax(1) == batch.y_lab).float().mean()}
 
 
+def _seg_unlabelled(cfg) -> bool:
+    """Whether mode seg's unlabelled terms are on: they feed the unlabelled stream to both networks."""
+    return cfg.adv_unlabelled_weight > 0 or cfg.semi_weight > 0
+
+
 def seg_adversary_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
-    """Mode seg, G the segmenter and D the adversary (Luc et al. 2016): ground-truth (image, encoded label
-    map) pairs against (image, segmenter softmax) pairs, on the unlabelled stream when
-    `train.adv_unlabelled`. Not run when `train.adv_weight` is 0 (plain cross-entropy): see modes.steps_for."""
+    """Mode seg, G the segmenter and D the adversary (Hung et al. 2018): per pixel, one-hot ground-truth
+    label maps against the segmenter's softmax maps of the labelled batch (and of the unlabelled one
+    when the unlabelled terms are on). Not run when no term needs it (plain cross-entropy)."""
+    x = torch.cat([batch.x_lab, batch.x_unl]) if _seg_unlabelled(cfg) else batch.x_lab
     with torch.no_grad():
-        probs_lab = G(batch.x_lab).float().softmax(1)  # (B, K, H, W)
-        x_fake = batch.x_unl if cfg.adv_unlabelled else batch.x_lab
-        probs_fake = G(x_fake).float().softmax(1) if cfg.adv_unlabelled else probs_lab
-    real = torch.cat([batch.x_lab, encode_label_maps(batch.y_lab, probs_lab, cfg.label_map_tau)], 1)
-    logit_real, logit_fake = (logit.squeeze(1) for logit in d_logits(D, [real, torch.cat([x_fake, probs_fake], 1)]))
-    loss_d = discriminator_loss(logit_real, logit_fake, cfg.real_label)
+        probs = G(x).float().softmax(1)  # (B, K, H, W)
+    valid_lab = batch.y_lab != IGNORE  # (B_lab, H, W)
+    valid_pred = torch.cat([valid_lab, torch.ones_like(valid_lab[:1]).expand(len(x) - len(valid_lab), -1, -1)])
+    logit_true, logit_pred = d_logits(D, [one_hot_maps(batch.y_lab, probs.shape[1]), probs])  # (B, 1, H, W)
+    loss_true = pixel_adversarial_loss(logit_true, 1.0, valid_lab)
+    loss_d = (loss_true + pixel_adversarial_loss(logit_pred, 0.0, valid_pred)) / 2
     return loss_d, {
         "loss_d": loss_d.detach(),
-        "d_real": torch.sigmoid(logit_real).mean().detach(),
-        "d_fake": torch.sigmoid(logit_fake).mean().detach(),
+        "d_real": torch.sigmoid(logit_true)[valid_lab[:, None]].mean().detach(),
+        "d_fake": torch.sigmoid(logit_pred)[valid_pred[:, None]].mean().detach(),
     }
 
 
 def segmenter_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
-    """Mode seg: per-pixel cross-entropy on labelled canvases plus `adv_weight` times the non-saturating
-    adversarial loss -log a(x, s(x)), also on unlabelled canvases when `train.adv_unlabelled`."""
-    x_more = [batch.x_unl2] if cfg.adv_weight and cfg.adv_unlabelled else []
-    x = torch.cat([batch.x_lab, *x_more])
-    logits = G(x).float()  # (B, K, H, W)
-    logits_lab = logits[: len(batch.x_lab)]
-    loss_seg = segmentation_loss(logits_lab, batch.y_lab)
+    """Mode seg (Hung et al. 2018): per-pixel cross-entropy on the labelled batch, plus `adv_weight` times
+    the adversarial loss on its predicted maps; with the unlabelled terms on, on an unlabelled batch also
+    `adv_unlabelled_weight` times the adversarial loss and, from `semi_start` of training on,
+    `semi_weight` times cross-entropy against its own prediction where the adversary is confident."""
+    unlabelled = _seg_unlabelled(cfg)
+    n_lab = len(batch.x_lab)
+    logits = G(torch.cat([batch.x_lab, batch.x_unl2]) if unlabelled else batch.x_lab).float()  # (B, K, H, W)
+    loss = loss_seg = segmentation_loss(logits[:n_lab], batch.y_lab)
     valid = batch.y_lab != IGNORE
     stats = {
         "loss_seg": loss_seg.detach(),
-        "train_pixel_acc": (logits_lab.argmax(1) == batch.y_lab)[valid].float().mean().detach(),
+        "train_pixel_acc": (logits[:n_lab].argmax(1) == batch.y_lab)[valid].float().mean().detach(),
     }
-    loss = loss_seg
-    if cfg.adv_weight:
-        loss_adv = generator_loss(D(torch.cat([x, logits.softmax(1)], 1)).float().squeeze(1))
-        loss = loss + cfg.adv_weight * loss_adv
-        stats["loss_adv"] = loss_adv.detach()
+    if not (cfg.adv_weight or unlabelled):
+        return loss, stats
+    confidence = D(logits.softmax(1)).float()  # (B, 1, H, W) logits of "ground truth"
+    loss_adv = pixel_adversarial_loss(confidence[:n_lab], 1.0, valid)
+    loss = loss + cfg.adv_weight * loss_adv
+    stats["loss_adv"] = loss_adv.detach()
+    if unlabelled:
+        everywhere = torch.ones_like(logits[n_lab:, 0], dtype=torch.bool)  # (B, H, W)
+        loss_adv_unl = pixel_adversarial_loss(confidence[n_lab:], 1.0, everywhere)
+        loss = loss + cfg.adv_unlabelled_weight * loss_adv_unl
+        stats["loss_adv_unl"] = loss_adv_unl.detach()
+    if unlabelled and batch.progress >= cfg.semi_start:
+        loss_semi = confident_self_training_loss(logits[n_lab:], confidence[n_lab:], cfg.semi_threshold)
+        loss = loss + cfg.semi_weight * loss_semi
+        stats["loss_semi"] = loss_semi.detach()
+        stats["semi_pixels"] = (confidence[n_lab:].sigmoid() > cfg.semi_threshold).float().mean().detach()
     return loss, stats

@@ -180,7 +180,8 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
     """Batch `i` of `orders` (from `epoch_orders`): a D step (where the mode trains D), an EMA update of
     D and a G step (where it trains a G), at this step's learning rate."""
     cfg, x, (d_step, g_step) = t.cfg.train, t.x_train, t.steps
-    factor = t.lr_scale * lr_factor(cfg, t.step, cfg.epochs * t.iters_per_epoch)
+    total_steps = cfg.epochs * t.iters_per_epoch
+    factor = t.lr_scale * lr_factor(cfg, t.step, total_steps)
     for opt, lr in ((t.opt_d, cfg.lr), (t.opt_g, cfg.generator_lr)):
         for group in opt.param_groups:
             group["lr"] = factor * lr
@@ -189,7 +190,9 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
     x_unl, x_unl2 = (
         random_shift(x[u[i]], cfg.augment_shift) if cfg.augment_unlabelled else x[u[i]] for u in (unl, unl2)
     )
-    batch = Batch(random_shift(x[lab[i]], cfg.augment_shift), t.y_train[lab[i]], x_unl, x_unl2)
+    batch = Batch(
+        random_shift(x[lab[i]], cfg.augment_shift), t.y_train[lab[i]], x_unl, x_unl2, progress=t.step / total_steps
+    )
     if len(pseudo):
         batch.x_pseudo, batch.y_pseudo = x[t.pseudo_idx[pseudo[i]]], t.pseudo_y[pseudo[i]]
     t.G.train()
@@ -244,7 +247,7 @@ def _run_epoch(t: Training, log: RunLog) -> dict:
     if cfg.pseudo_label_threshold is not None and t.epoch >= cfg.pseudo_label_start and t.iteration == 0:
         select_pseudo_labels(t)
     orders = epoch_orders(t, t.epoch)
-    sums, count = defaultdict(float), 0
+    sums, counts = defaultdict(float), defaultdict(int)  # per statistic: some start mid-epoch (semi_start)
     epoch_start = last = time.perf_counter()
 
     def save():  # account the time trained so far before checkpointing it
@@ -263,10 +266,10 @@ def _run_epoch(t: Training, log: RunLog) -> dict:
     try:
         for i in bar:
             for k, v in train_iteration(t, orders, i).items():
-                sums[k] += v
-            count, t.iteration, t.step = count + 1, i + 1, t.step + 1
+                sums[k], counts[k] = sums[k] + v, counts[k] + 1
+            t.iteration, t.step = i + 1, t.step + 1
             if i % 20 == 0:
-                bar.set_postfix({k: f"{v / count:.3f}" for k, v in sums.items()})
+                bar.set_postfix({k: f"{v / counts[k]:.3f}" for k, v in sums.items()})
             if cfg.checkpoint_every and t.step % cfg.checkpoint_every == 0:
                 save()
     except KeyboardInterrupt:
@@ -275,7 +278,7 @@ def _run_epoch(t: Training, log: RunLog) -> dict:
     finally:
         bar.close()
     t.elapsed += time.perf_counter() - last
-    return {k: v / max(count, 1) for k, v in sums.items()} | {"epoch_seconds": time.perf_counter() - epoch_start}
+    return {k: v / counts[k] for k, v in sums.items()} | {"epoch_seconds": time.perf_counter() - epoch_start}
 
 
 def fit(t: Training, log: RunLog, verbose: bool = True) -> list[dict]:

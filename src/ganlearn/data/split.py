@@ -67,11 +67,16 @@ def labelled_split(
     return Split(labelled, unlabelled, val)
 
 
-def canvas_split(n: int, label_rate: float, seed: int) -> Split:
-    """Which canvases keep their label maps: a seeded random `label_rate` of them (at least one)."""
-    order = np.random.default_rng(seed).permutation(n)
-    n_lab = max(1, int(round(label_rate * n)))
-    return Split(np.sort(order[:n_lab]), np.sort(order[n_lab:]), np.arange(0))
+def canvas_split(n: int, label_rate: float, seed: int, val_rate: float = 0.0) -> Split:
+    """Which training images keep their label maps: a seeded random `label_rate` of them (at least one),
+    after a `val_rate` of them is held out for validation (drawn with the fixed seed 0: the same
+    validation images for every seed and label rate)."""
+    n_val = int(round(val_rate * n))
+    held_out = np.random.default_rng(0).permutation(n)[:n_val]
+    rest = np.setdiff1d(np.arange(n), held_out)
+    order = np.random.default_rng(seed).permutation(rest)
+    n_lab = max(1, int(round(label_rate * len(rest))))
+    return Split(np.sort(order[:n_lab]), np.sort(order[n_lab:]), np.sort(held_out))
 
 
 # The split each mode makes, from a Config and its Dataset (modes.py names one per mode). Seeded by
@@ -103,4 +108,4 @@ def no_labels(cfg, data) -> Split:
 
 def label_map_split(cfg, data) -> Split:
     """A random `data.label_rate` of the images keep their label maps."""
-    return canvas_split(len(data.y_train), cfg.data.label_rate, seed=_seed(cfg))
+    return canvas_split(len(data.y_train), cfg.data.label_rate, _seed(cfg), cfg.data.val_rate)

@@ -1,13 +1,16 @@
-"""Benchmark: segmentation with and without the adversarial term (Luc et al. 2016), same budget and seeds.
+"""Benchmark: semi-supervised segmentation (Hung et al. 2018) against cross-entropy alone, per label rate.
 
-    python bench/segmentation.py --data-dir ../shared/data --seeds 1 2 3 --epochs 3
+    python bench/segmentation.py --data-dir ../shared/data --seeds 1 2 3 --epochs 30
 
-The `mnist_seg` config (64x64 canvases of 1-4 digits, U-Net), each setting for `--epochs` epochs of
-the 10 000 training canvases; mean IoU and pixel accuracy of the segmenter on the 2000 test canvases
-after the last epoch (nothing is selected on the test set). Settings: all label maps or 10 % of
-them, each with adv_weight 0 (plain cross-entropy) and with the adversarial term; at 10 % also with
-the adversarial term on the unlabelled canvases. Prints a table (mean ± std over seeds), writes JSON
-and an overlay picture (image | truth | prediction) per setting for the first seed.
+The `mnist_seg` config (64x64 canvases of 1-4 digits, U-Net; 10 % of the training canvases held
+out for validation), each variant at each fraction of label maps, trained `--epochs` epochs:
+- `ce`: per-pixel cross-entropy on the labelled canvases alone;
+- `adv`: + the adversarial term on the labelled canvases' predictions (Hung et al.'s lambda_adv);
+- `hung`: + the adversarial term on unlabelled canvases and the semi-supervised term (the config's).
+After each epoch it records the validation mIoU and the minutes trained (the learning curves, plotted
+to `--curves`: where each variant plateaus); the comparison is on the test canvases after the last
+epoch (nothing is selected on them): mean and per-class IoU, mean ± sample std over seeds. JSON
+after each run.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import json
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -23,76 +27,96 @@ import torch
 
 from ganlearn import config
 from ganlearn.data import load_dataset
-from ganlearn.monitor import epoch_pictures
-from ganlearn.plots import save_grid
+from ganlearn.hardware import cpu_name
+from ganlearn.plots import plot_lines
+from ganlearn.predict import predict_label_maps
 from ganlearn.runlog import RunLog
+from ganlearn.segmentation import segmentation_scores
 from ganlearn.train import build, fit
 
-SETTINGS = {  # key (file names, --settings) -> (description, overrides)
-    "full_ce": ("100% labels, cross-entropy", ["data.label_rate=1.0", "train.adv_weight=0"]),
-    "full_adv": ("100% labels, + adversarial", ["data.label_rate=1.0"]),
-    "10pc_ce": ("10% labels, cross-entropy", ["data.label_rate=0.1", "train.adv_weight=0"]),
-    "10pc_adv": ("10% labels, + adversarial", ["data.label_rate=0.1"]),
-    "10pc_adv_unl": ("10% labels, + adversarial on unlabelled", ["data.label_rate=0.1", "train.adv_unlabelled=true"]),
+OFF = ["train.adv_unlabelled_weight=0", "train.semi_weight=0"]
+VARIANTS = {  # name -> (description, overrides of mnist_seg)
+    "ce": ("cross-entropy", ["train.adv_weight=0", *OFF]),
+    "adv": ("+ adversarial", OFF),
+    "hung": ("+ adversarial + semi-supervised", []),
 }
 
 
-def one_run(overrides: list[str], data, picture: Path | None) -> dict:
+def one_run(overrides: list[str], data) -> dict:
     cfg, _ = config.load("mnist_seg", overrides)
     start = time.perf_counter()
     t = build(cfg, data)
     records = fit(t, RunLog(None), verbose=False)
-    if picture is not None:  # the trainer's own per-epoch overlay picture
-        save_grid(epoch_pictures(t), picture, nrow=4)
+    pred = predict_label_maps(t.G, torch.from_numpy(data.x_test), cfg.train.eval_batch_size)
+    scores = segmentation_scores(data.y_test, pred, data.classes)
+    minutes = np.cumsum([r["epoch_seconds"] for r in records]) / 60
     return {
         "overrides": overrides,
-        "seconds": time.perf_counter() - start,
-        "miou": records[-1]["test_miou"],
-        "pixel_acc": records[-1]["test_pixel_acc"],
-        "miou_per_epoch": [r["test_miou"] for r in records],
+        "minutes": (time.perf_counter() - start) / 60,
+        "test_miou": scores["miou"],
+        "test_iou": scores["iou"],
+        "test_pixel_acc": scores["pixel_acc"],
+        "val_curve": [(float(m), r["val_miou"]) for m, r in zip(minutes, records)],
     }
+
+
+def mean_std(values) -> str:
+    values = np.asarray(values, dtype=float)
+    return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}" if len(values) > 1 else f"{values.mean():.3f}"
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default="../shared/data")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--fractions", nargs="+", default=["1/16", "1/8", "1/4", "1"], help="of the label maps kept")
+    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     p.add_argument("--set", action="append", default=[], help="extra config override for every run")
-    p.add_argument("--pictures", default="docs/segmentation", help="folder for the overlay pictures")
+    p.add_argument("--curves", default="docs/segmentation/curves.png", help="validation mIoU against minutes")
     p.add_argument("--out", default="bench/results/segmentation.json")
     args = p.parse_args()
-    pictures = Path(args.pictures)
-    pictures.mkdir(parents=True, exist_ok=True)
-    common = [
-        f"data.data_dir={args.data_dir}",
-        "data.download=false",
-        "train.progress=false",
-        f"train.epochs={args.epochs}",
-        *args.set,
-    ]
+    common = [f"data.data_dir={args.data_dir}", "data.download=false", "train.progress=false", *args.set]
+    common.append(f"train.epochs={args.epochs}")
     data = load_dataset(config.load("mnist_seg", common)[0].data)  # the same canvases for every run
-    result = {"command": " ".join(["python"] + sys.argv), "threads": torch.get_num_threads(), "runs": []}
-    for key in args.settings:
-        name, overrides = SETTINGS[key]
-        for seed in args.seeds:
-            print(f"--- {name}, seed {seed}", flush=True)
-            picture = pictures / f"{key}.png" if seed == args.seeds[0] else None
-            r = one_run(common + overrides + [f"train.seed={seed}"], data, picture)
-            result["runs"].append({"setting": key, "description": name, "seed": seed, **r})
-            print(f"    mIoU {r['miou']:.4f}  pixel acc {100 * r['pixel_acc']:.2f}%  {r['seconds']:.0f}s", flush=True)
-            Path(args.out).write_text(json.dumps(result, indent=1))  # keep what is done if stopped
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    result = {
+        "command": " ".join(["python"] + sys.argv),
+        "machine": cpu_name(),
+        "threads": torch.get_num_threads(),
+        "runs": [],
+    }
+    for fraction in args.fractions:
+        for variant in args.variants:
+            for seed in args.seeds:
+                rate = float(Fraction(fraction))
+                overrides = common + VARIANTS[variant][1] + [f"data.label_rate={rate}", f"train.seed={seed}"]
+                r = one_run(overrides, data)
+                result["runs"].append({"fraction": fraction, "variant": variant, "seed": seed, **r})
+                print(f"{fraction} {variant} seed {seed}: test mIoU {r['test_miou']:.3f}, {r['minutes']:.1f} min")
+                Path(args.out).write_text(json.dumps(result, indent=1))  # keep what is done if stopped
+    print_table(result, data.classes)
+    curves = {
+        f"{r['fraction']} {VARIANTS[r['variant']][0]}": r["val_curve"]
+        for r in result["runs"]
+        if r["seed"] == args.seeds[0]
+    }
+    Path(args.curves).parent.mkdir(parents=True, exist_ok=True)
+    plot_lines(curves, args.curves, "minutes of training", "validation mIoU", f"mnist_seg, seed {args.seeds[0]}")
+    print(f"wrote {args.out} and {args.curves}")
 
-    print(f"\nmnist_seg, {args.epochs} epochs, seeds {args.seeds}: test mean IoU and pixel accuracy (mean ± std)")
-    for key in args.settings:
-        name, runs = SETTINGS[key][0], [r for r in result["runs"] if r["setting"] == key]
-        miou, acc = np.array([r["miou"] for r in runs]), np.array([r["pixel_acc"] for r in runs])
+
+def print_table(result: dict, classes: list[str]) -> None:
+    print("\ntest mIoU after the last epoch, mean ± sample std over seeds; then per-class IoU (mean)")
+    keys = dict.fromkeys((r["fraction"], r["variant"]) for r in result["runs"])
+    for fraction, variant in keys:
+        runs = [r for r in result["runs"] if (r["fraction"], r["variant"]) == (fraction, variant)]
+        per_class = np.nanmean([[np.nan if v is None else v for v in r["test_iou"].values()] for r in runs], 0)
         print(
-            f"{name:<42} mIoU {miou.mean():.4f} ± {miou.std(ddof=1):.4f}   pixel acc {100 * acc.mean():.2f} "
-            f"± {100 * acc.std(ddof=1):.2f}%   {np.mean([r['seconds'] for r in runs]):.0f}s"
+            f"{fraction:>5} {VARIANTS[variant][0]:<34} {mean_std([r['test_miou'] for r in runs])}  "
+            f"(n={len(runs)}, {np.mean([r['minutes'] for r in runs]):.0f} min)  "
+            + " ".join(f"{c}:{v:.2f}" for c, v in zip(classes, per_class))
         )
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

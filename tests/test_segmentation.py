@@ -167,7 +167,8 @@ def test_semi_supervised_adversarial_term_and_evaluate(data_dir, tmp_path, capsy
 
 
 def test_canvas_split_holds_out_the_same_validation_images_for_every_seed_and_label_rate():
-    a, b = segsplit.canvas_split(200, 0.1, seed=1, val_rate=0.25), segsplit.canvas_split(200, 0.5, 2, 0.25)
+    has_map = np.ones(200, bool)
+    a, b = segsplit.canvas_split(has_map, 0.1, seed=1, val_rate=0.25), segsplit.canvas_split(has_map, 0.5, 2, 0.25)
     assert len(a.val) == 50 and np.array_equal(a.val, b.val)
     assert len(a.labelled) == 15 and len(b.labelled) == 75  # of the 150 left
     for split in (a, b):
@@ -208,6 +209,37 @@ def test_seg_folder_loads_and_rejects_mismatched_sizes(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "label map is 16x12" in err
+
+
+def test_seg_folder_with_unlabelled_images_trains_and_predict_writes_label_maps(tmp_path, capsys):
+    """Images without label maps (data.unlabelled_path) only feed the semi-supervised terms; `ganlearn
+    predict` on the run writes a label-map PNG (class numbers) and an overlay per new image."""
+    _write_pairs(tmp_path / "mine" / "train", [((16, 16), (16, 16))] * 8)
+    _write_pairs(tmp_path / "mine" / "test", [((16, 16), (16, 16))] * 2)
+    (tmp_path / "more" / "deeper").mkdir(parents=True)
+    for i in range(3):
+        Image.fromarray(np.full((16, 16), 40 * i, np.uint8)).save(tmp_path / "more" / "deeper" / f"u{i}.png")
+    data = segdata.load_seg_folder(str(tmp_path / "mine"), str(tmp_path / "more"))
+    assert data.x_train.shape == (11, 1, 16, 16) and (data.y_train[8:] == IGNORE).all()
+    settings = [
+        "data.dataset=seg-folder",
+        f"data.path={tmp_path / 'mine'}",
+        f"data.unlabelled_path={tmp_path / 'more'}",
+    ]
+    quick = ["data.label_rate=1.0", "data.val_rate=0", "model.width=8", "train.batch_size=4", "train.epochs=1"]
+    cfg, _ = config.load("mnist_seg", settings + quick + [f"train.out_dir={tmp_path}", "train.progress=false"])
+    split = segsplit.label_map_split(cfg, data)
+    assert list(split.labelled) == list(range(8)) and list(split.unlabelled) == [8, 9, 10]
+    run_dir = run(cfg, "mine")
+    assert cli.main(["predict", str(run_dir), str(tmp_path / "more"), "-o", str(tmp_path / "maps")]) == 0
+    assert "label maps" in capsys.readouterr().out
+    for i in range(3):
+        label_map = np.asarray(Image.open(tmp_path / "maps" / f"u{i}.png"))
+        assert label_map.shape == (16, 16) and label_map.max() < len(data.classes)
+        assert np.asarray(Image.open(tmp_path / "maps" / f"u{i}_overlay.png")).shape == (16, 16, 3)
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "more" / "small.png")
+    with pytest.raises(DataError, match="small.png: size 8x8 differs from the labelled images' 16x16"):
+        segdata.load_seg_folder(str(tmp_path / "mine"), str(tmp_path / "more"))
 
 
 @pytest.mark.parametrize(

@@ -72,10 +72,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--out", help="PNG path (default: RUN_DIR/sample.png)")
 
-    p = sub.add_parser("predict", help="label new images with a trained classifier: a CSV of class probabilities")
+    p = sub.add_parser(
+        "predict",
+        help="label new images with a trained classifier (a CSV of class probabilities) or segmenter (label-map PNGs)",
+    )
     p.add_argument("model", metavar="RUN_DIR_OR_EXPORT", help="a run folder or an exported .safetensors file")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders (searched recursively), .npz files")
-    p.add_argument("-o", "--out", default="predictions.csv", help="the CSV to write (default: predictions.csv)")
+    p.add_argument(
+        "-o",
+        "--out",
+        help="the CSV to write (default: predictions.csv); for a segmenter a folder (default: label_maps)",
+    )
 
     p = sub.add_parser("export", help="the run's networks as one safetensors file (loading it runs no code)")
     p.add_argument("run_dir")
@@ -281,13 +288,19 @@ def cmd_anomaly(args) -> None:
 def cmd_predict(args) -> None:
     import time
 
-    from .inference import load, write_predictions
+    from .inference import load, write_label_maps, write_predictions
 
     model = load(args.model)
     start = time.perf_counter()
-    n = write_predictions(model, args.inputs, Path(args.out))
+    if model.segments:
+        out = Path(args.out or "label_maps")
+        n = write_label_maps(model, args.inputs, out)
+        print(f"label maps (NAME.png, class numbers) and overlays (NAME_overlay.png) of {n} images: {out}")
+        return
+    out = Path(args.out or "predictions.csv")
+    n = write_predictions(model, args.inputs, out)
     seconds = time.perf_counter() - start
-    print(f"predictions for {n} images: {args.out}  ({n / seconds:.0f} images/s)")
+    print(f"predictions for {n} images: {out}  ({n / seconds:.0f} images/s)")
 
 
 def cmd_export(args) -> None:

@@ -1,8 +1,9 @@
-"""A trained classifier put to use on new images: `ganlearn.load(path)` and `ganlearn predict`.
+"""A trained classifier or segmenter put to use on new images: `ganlearn.load(path)` and `ganlearn predict`.
 
     model = ganlearn.load("runs/000-images_ssl")       # a run folder or an exported .safetensors file
     model.predict(["new/cat.png", "more_images/"])       # class names
     model.predict_proba(images)                          # (N, K), images as arrays, PIL images or paths
+    ganlearn.load("runs/001-mnist_seg").label_maps(images)  # (N, H, W) class numbers (mode seg)
 
 Inputs are brought to the run's images exactly as training brought its files: to the recorded size
 and mode (data/images.py), or for runs on arrays, to their shape.
@@ -24,17 +25,21 @@ from .hardware import resolve_device
 from .losses import real_logit
 from .modes import MODES
 from .predict import predict_logits
+from .segmentation import colour_maps
 
 
 class Model:
-    """A trained K-class discriminator with the conversion its training images went through.
+    """A trained network with K outputs (a K-class discriminator, or a segmenter's K per-pixel class
+    logits) and the conversion its training images went through.
 
     Attributes: `classes_` (class names), `image_shape` (C, H, W), `conversion`, `kplus1` (whether
-    D also tells real from generated images: mode ssl), `D` (in evaluation mode).
+    D also tells real from generated images: mode ssl), `segments` (a segmenter: mode seg), `net`
+    (in evaluation mode).
     """
 
-    def __init__(self, D: torch.nn.Module, classes: list[str], image_shape, conversion: dict | None, kplus1: bool):
-        self.D, self.classes_, self.image_shape, self.kplus1 = D, np.array(classes), tuple(image_shape), kplus1
+    def __init__(self, net, classes: list[str], image_shape, conversion: dict | None, kplus1: bool, segments=False):
+        self.net, self.classes_, self.image_shape, self.kplus1 = net, np.array(classes), tuple(image_shape), kplus1
+        self.segments = segments
         c, h, w = self.image_shape  # a run on arrays recorded no conversion: its images are converted to its shape
         conversion = conversion or {"size": (h, w), "channels": c}
         self.conversion = Conversion(tuple(conversion["size"]), conversion["channels"])
@@ -97,9 +102,15 @@ class Model:
 
     @torch.no_grad()
     def logits(self, inputs, batch_size: int = 1000) -> tuple[torch.Tensor, list[str]]:
-        """(N, K) fp32 class logits of the inputs, and their names."""
+        """(N, K) fp32 class logits of the inputs ((N, K, H, W) for a segmenter), and their names."""
         x, names = self.images(inputs)
-        return predict_logits(self.D, x.to(next(self.D.parameters()).device), batch_size).float().cpu(), names
+        return predict_logits(self.net, x.to(next(self.net.parameters()).device), batch_size).float().cpu(), names
+
+    def label_maps(self, inputs) -> np.ndarray:
+        """(N, H, W) uint8: the class number of each pixel (a segmenter's prediction)."""
+        if not self.segments:
+            raise GanlearnError("label maps need a segmenter (a run of mode seg)")
+        return self.logits(inputs, batch_size=100)[0].argmax(1).to(torch.uint8).numpy()
 
     def predict_proba(self, inputs) -> np.ndarray:
         """(N, K) class probabilities given that the image is real."""
@@ -126,10 +137,12 @@ def load(path: str | Path, device: str = "auto") -> Model:
     else:
         raise GanlearnError(f"not a run folder or an exported model: {path}")
     mode = MODES[cfg.train.mode]
-    if not mode.classifies:
-        raise GanlearnError(f"{path} was trained in mode {cfg.train.mode}, which has no classifier")
-    _, D = restore_models(cfg, state, resolve_device(device))
-    return Model(D, state["classes"], state["image_shape"], state.get("conversion"), kplus1=mode.generates)
+    segments = mode.kind == "segmentation"
+    if not (mode.classifies or segments):
+        raise GanlearnError(f"{path} was trained in mode {cfg.train.mode}, which has no classifier or segmenter")
+    G, D = restore_models(cfg, state, resolve_device(device))
+    net, conversion = (G, None) if segments else (D, state.get("conversion"))
+    return Model(net, state["classes"], state["image_shape"], conversion, kplus1=mode.generates, segments=segments)
 
 
 def write_predictions(model: Model, inputs: list[str], out: Path) -> int:
@@ -147,4 +160,25 @@ def write_predictions(model: Model, inputs: list[str], out: Path) -> int:
         for i, name in enumerate(names):
             row = [name, model.classes_[probs[i].argmax()], *[f"{p:.6f}" for p in probs[i]]]
             writer.writerow(row + ([f"{p_real[i]:.6f}"] if p_real is not None else []))
+    return len(names)
+
+
+def write_label_maps(model: Model, inputs: list[str], out: Path) -> int:
+    """For each input, in folder `out`: NAME.png, its predicted label map (pixel value = class number,
+    as seg-folder's label maps), and NAME_overlay.png, the image with the map's colours over it; the count."""
+    from PIL import Image
+
+    x, names = model.images(inputs)
+    maps = model.label_maps(x.numpy())
+    rgb = np.repeat(x.numpy(), 3, axis=1) if x.shape[1] == 1 else x.numpy()  # (N, 3, H, W)
+    blended = 0.5 * rgb + 0.5 * colour_maps(maps)
+    out.mkdir(parents=True, exist_ok=True)
+    used = set()
+    for name, label_map, picture in zip(names, maps, blended):
+        stem = base = Path(name.replace("[", "_").replace("]", "")).stem or "image"
+        while stem in used:  # the same file name in two folders
+            stem = f"{base}_{len(used)}"
+        used.add(stem)
+        Image.fromarray(label_map).save(out / f"{stem}.png")
+        Image.fromarray((picture.transpose(1, 2, 0) * 255).round().astype(np.uint8)).save(out / f"{stem}_overlay.png")
     return len(names)

@@ -42,7 +42,12 @@ DATASETS = {
     ),
     "mnist-seg": Source(lambda d: load_canvases(d, "mnist"), "segmentation", keys=CANVAS_KEYS),
     "fashion-seg": Source(lambda d: load_canvases(d, "fashion"), "segmentation", keys=CANVAS_KEYS),
-    "seg-folder": Source(lambda d: load_seg_folder(d.path), "segmentation", needs_path=True),
+    "seg-folder": Source(
+        lambda d: load_seg_folder(d.path, d.unlabelled_path),
+        "segmentation",
+        needs_path=True,
+        keys=frozenset({"unlabelled_path"}),
+    ),
 }
 # keys that only some data sets read; with any other they must keep their default
 SOURCE_KEYS = frozenset().union(*(source.keys for source in DATASETS.values()))

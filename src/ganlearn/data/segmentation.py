@@ -24,6 +24,7 @@ from ..errors import DataError
 from ..metrics import IGNORE
 from .arrays import Dataset, as_images
 from .files import image_files, read_image, read_label_map
+from .images import IMAGE_SUFFIXES, find_images
 from .mnist import load_mnist
 
 OBJECT_THRESHOLD = 0.2  # an object pixel brighter than this is labelled with the object's class
@@ -132,9 +133,30 @@ def read_pairs(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     return as_images(np.stack(images), f"{folder} images"), maps.astype(np.uint8)
 
 
-def load_seg_folder(path: str) -> Dataset:
+def read_unlabelled(folder: Path, like: np.ndarray) -> np.ndarray:
+    """The images anywhere under `folder` (no label maps), converted to the channels of `like`
+    (N, C, H, W) and required to be its size."""
+    if not folder.is_dir():
+        raise DataError(f"unlabelled image folder does not exist: {folder}")
+    files = find_images(folder)
+    if not files:
+        raise DataError(f"{folder}: no images in the unlabelled folder ({', '.join(IMAGE_SUFFIXES)})")
+    images = []
+    for f in files:
+        image = read_image(f, "L" if like.shape[1] == 1 else "RGB")
+        if image.shape[:2] != like.shape[2:]:
+            raise DataError(
+                f"{f}: size {image.shape[1]}x{image.shape[0]} differs from the labelled images' "
+                f"{like.shape[3]}x{like.shape[2]}"
+            )
+        images.append(image)
+    return as_images(np.stack(images), f"{folder} images")
+
+
+def load_seg_folder(path: str, unlabelled_path: str | None = None) -> Dataset:
     """User data: PATH/train and PATH/test, each with images/ and labels/ (label 0 = background,
-    255 = ignore). Classes are 0..the largest label found."""
+    255 = ignore), and optionally images without label maps anywhere under `unlabelled_path` (their
+    maps all ignored: only the semi-supervised terms use them). Classes are 0..the largest label found."""
     root = Path(path)
     if not root.is_dir():
         raise DataError(f"segmentation folder does not exist: {root}")
@@ -144,6 +166,10 @@ def load_seg_folder(path: str) -> Dataset:
     x_test, y_test = read_pairs(root / "test")
     if x_train.shape[1:] != x_test.shape[1:]:
         raise DataError(f"{root}: training images {x_train.shape[1:]} and test images {x_test.shape[1:]} differ")
+    if unlabelled_path:
+        more = read_unlabelled(Path(unlabelled_path), x_train)
+        x_train = np.concatenate([x_train, more])
+        y_train = np.concatenate([y_train, np.full((len(more), *y_train.shape[1:]), IGNORE, np.uint8)])
     labels = np.concatenate([np.unique(y_train), np.unique(y_test)])
     n_classes = int(labels[labels != IGNORE].max(initial=0)) + 1
     if n_classes < 2:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataError
+from ..metrics import IGNORE
 
 
 @dataclass
@@ -67,16 +68,17 @@ def labelled_split(
     return Split(labelled, unlabelled, val)
 
 
-def canvas_split(n: int, label_rate: float, seed: int, val_rate: float = 0.0) -> Split:
-    """Which training images keep their label maps: a seeded random `label_rate` of them (at least one),
-    after a `val_rate` of them is held out for validation (drawn with the fixed seed 0: the same
-    validation images for every seed and label rate)."""
-    n_val = int(round(val_rate * n))
-    held_out = np.random.default_rng(0).permutation(n)[:n_val]
-    rest = np.setdiff1d(np.arange(n), held_out)
-    order = np.random.default_rng(seed).permutation(rest)
-    n_lab = max(1, int(round(label_rate * len(rest))))
-    return Split(np.sort(order[:n_lab]), np.sort(order[n_lab:]), np.sort(held_out))
+def canvas_split(has_map: np.ndarray, label_rate: float, seed: int, val_rate: float = 0.0) -> Split:
+    """Which training images keep their label maps: of the (N,) `has_map` ones (an image whose map
+    ignores every pixel has none, and is always unlabelled), a `val_rate` is held out for validation
+    (drawn with the fixed seed 0: the same images for every seed and label rate), then a seeded random
+    `label_rate` of the rest (at least one) is labelled."""
+    mapped = np.flatnonzero(has_map)
+    held_out = np.random.default_rng(0).permutation(mapped)[: int(round(val_rate * len(mapped)))]
+    order = np.random.default_rng(seed).permutation(np.setdiff1d(mapped, held_out))
+    labelled = order[: max(1, int(round(label_rate * len(order))))]
+    unlabelled = np.setdiff1d(np.arange(len(has_map)), np.concatenate([labelled, held_out]))
+    return Split(np.sort(labelled), unlabelled, np.sort(held_out))
 
 
 # The split each mode makes, from a Config and its Dataset (modes.py names one per mode). Seeded by
@@ -108,4 +110,5 @@ def no_labels(cfg, data) -> Split:
 
 def label_map_split(cfg, data) -> Split:
     """A random `data.label_rate` of the images keep their label maps."""
-    return canvas_split(len(data.y_train), cfg.data.label_rate, _seed(cfg), cfg.data.val_rate)
+    has_map = (data.y_train != IGNORE).reshape(len(data.y_train), -1).any(1)
+    return canvas_split(has_map, cfg.data.label_rate, _seed(cfg), cfg.data.val_rate)

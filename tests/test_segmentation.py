@@ -93,6 +93,25 @@ def test_iou_against_a_hand_computed_case():
     assert segmentation_scores(truth, pred, ["bg", "a", "b", "c"])["miou"] == pytest.approx(scores["miou"])
 
 
+def test_photo_canvases_hide_digits_in_texture_and_occluders_cover_them():
+    x, y = _sources()
+    plain, plain_maps, _ = segdata.make_canvases(x, y, 20, size=48, seed=3)
+    photo, photo_maps, _ = segdata.make_canvases(x, y, 20, size=48, seed=3, background="photo", occluders=3)
+    assert photo.shape == plain.shape and 0 <= photo.min() and photo.max() <= 1
+    background = plain_maps == 0
+    assert (plain[:, 0][background] < 1e-6).mean() > 0.5  # mostly black without photos
+    assert (photo[:, 0][photo_maps == 0] > 0.05).mean() > 0.5  # textured with them
+    hidden = 0
+    for seed in range(10):  # one canvas each: the same objects with and without occluders
+        shown = segdata.make_canvases(x, y, 1, size=48, seed=seed, background="photo")[1] != 0
+        occluded = segdata.make_canvases(x, y, 1, size=48, seed=seed, background="photo", occluders=3)[1] != 0
+        assert not (occluded & ~shown).any()  # occluders only turn object pixels into background
+        hidden += (shown & ~occluded).sum()
+    assert hidden > 0
+    again, again_maps, _ = segdata.make_canvases(x, y, 20, size=48, seed=3, background="photo", occluders=3)
+    assert np.array_equal(again, photo) and np.array_equal(again_maps, photo_maps)  # seeded
+
+
 def test_hung_losses_count_only_valid_and_confident_pixels():
     maps = torch.randint(0, 4, (2, 5, 5))
     maps[0, 0, 0] = IGNORE

@@ -47,6 +47,8 @@ class DataConfig:
     train_canvases: int = 10000  # ... from training-split objects
     test_canvases: int = 2000  # ... from test-split objects
     canvas_seed: int = 0  # ... the canvases' seed (the same data whatever train.seed)
+    background: str = "black"  # ... black | photo: patches of scikit-learn's bundled photographs
+    occluders: int = 0  # ... up to this many photo patches over the objects (labelled background)
     val_rate: float = 0.0  # mode seg: a fraction of the training images held out to validate on (val_miou)
 
 
@@ -124,6 +126,7 @@ def _choices() -> dict:
     """The allowed values of keys that name one of a few things; the registries own their names."""
     return {
         ("data", "split_method"): ("ganlearn", "improved-gan"),
+        ("data", "background"): ("black", "photo"),
         ("data", "dataset"): tuple(DATASETS),
         ("model", "name"): tuple(MODELS),
         ("train", "mode"): tuple(MODES),

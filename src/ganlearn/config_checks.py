@@ -53,6 +53,8 @@ def _validate_data(d: DataConfig, defaults: DataConfig) -> None:
     for key in ("canvas_size", "max_objects", "train_canvases", "test_canvases"):
         if getattr(d, key) < 1:
             raise ConfigError(f"data.{key} must be at least 1, got {getattr(d, key)}")
+    if d.occluders < 0:
+        raise ConfigError(f"data.occluders must be at least 0, got {d.occluders}")
 
 
 def _validate_train(t: TrainConfig) -> None:

@@ -27,7 +27,9 @@ class Source:
     keys: frozenset = frozenset()  # the data-set-specific DataConfig keys it reads (see SOURCE_KEYS)
 
 
-CANVAS_KEYS = frozenset({"canvas_size", "max_objects", "train_canvases", "test_canvases", "canvas_seed"})
+CANVAS_KEYS = frozenset(
+    {"canvas_size", "max_objects", "train_canvases", "test_canvases", "canvas_seed", "background", "occluders"}
+)
 FILE_KEYS = frozenset({"unlabelled_path", "test_path", "labels_csv", "image_size", "channels", "skip_bad_images"})
 DATASETS = {
     "mnist": Source(lambda d: load_mnist("mnist", d.data_dir, d.download), "images"),

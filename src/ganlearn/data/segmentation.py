@@ -4,7 +4,9 @@ label-map PNG files.
 A segmentation Dataset holds images (N, C, H, W) float32 in [0, 1] and label maps (N, H, W) uint8
 with 0 = background, 1..K-1 = object classes and IGNORE (255) = pixels no loss or metric counts.
 
-Canvases (`mnist-seg`, `fashion-seg`): 1..max_objects objects on a black canvas, each resized to
+Canvases (`mnist-seg`, `fashion-seg`): 1..max_objects objects on a black canvas (or, with
+`data.background: photo`, a patch of one of scikit-learn's two bundled photographs, and with
+`data.occluders`, photo patches over the objects), each resized to
 0.75-1.5 times its 28-pixel side and pasted at a random position. A later object covers earlier ones:
 where its intensity exceeds OBJECT_THRESHOLD the canvas takes its pixels and the label map its class;
 elsewhere in its box the brighter pixel stays. Generated from a seed, so the same seed gives the same
@@ -13,6 +15,7 @@ canvases on every machine; training canvases use training objects only, test can
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +32,7 @@ from .mnist import load_mnist
 
 OBJECT_THRESHOLD = 0.2  # an object pixel brighter than this is labelled with the object's class
 SCALES = (0.75, 1.5)  # range of an object's side, relative to its 28-pixel source
+PHOTO_CONTRAST = 0.7  # photo backgrounds and occluders span [0, 0.7]; digit strokes reach 1
 
 
 @dataclass
@@ -61,11 +65,39 @@ def paste(canvas: np.ndarray, label_map: np.ndarray, obj: np.ndarray, label: int
     labels[mask] = label
 
 
+def photo_patch(rng: np.random.Generator, side: int) -> np.ndarray:
+    """A random square crop (side 1-3 times `side`) of one of scikit-learn's two bundled photographs,
+    grey, resized to (side, side) and dimmed to [0, PHOTO_CONTRAST]: texture that strokes can hide in."""
+    photos = _grey_photos()
+    photo = photos[rng.integers(len(photos))]
+    crop = int(rng.integers(side, 3 * side + 1))
+    top, left = rng.integers(0, photo.shape[0] - crop + 1), rng.integers(0, photo.shape[1] - crop + 1)
+    return PHOTO_CONTRAST * resize_object(photo[top : top + crop, left : left + crop], side)
+
+
+@functools.cache
+def _grey_photos() -> tuple[np.ndarray, ...]:
+    from sklearn.datasets import load_sample_images
+
+    return tuple(
+        (image.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])) / 255 for image in load_sample_images().images
+    )
+
+
 def make_canvases(
-    x: np.ndarray, y: np.ndarray, n: int, size: int = 64, max_objects: int = 4, seed: int = 0
+    x: np.ndarray,
+    y: np.ndarray,
+    n: int,
+    size: int = 64,
+    max_objects: int = 4,
+    seed: int = 0,
+    background="black",
+    occluders=0,
 ) -> tuple[np.ndarray, np.ndarray, list[list[PastedObject]]]:
     """`n` canvases from source images x (N, 1, 28, 28) with classes y (N,): images (n, 1, size, size)
-    float32, label maps (n, size, size) uint8 (0 = background, class + 1 for objects), and what was pasted."""
+    float32, label maps (n, size, size) uint8 (0 = background, class + 1 for objects), and what was pasted.
+    background "photo": each canvas starts as a photo patch instead of black; `occluders`: up to this
+    many photo patches (8-20 pixels) pasted over the objects, background in the label map."""
     largest = int(round(x.shape[-1] * SCALES[1]))
     if size < largest:
         raise DataError(f"data.canvas_size must be at least {largest} (the largest object), got {size}")
@@ -73,6 +105,8 @@ def make_canvases(
     images, maps = np.zeros((n, 1, size, size), np.float32), np.zeros((n, size, size), np.uint8)
     pasted = []
     for i in range(n):
+        if background == "photo":
+            images[i, 0] = photo_patch(rng, size)
         objects = []
         for _ in range(rng.integers(1, max_objects + 1)):
             source = int(rng.integers(len(x)))
@@ -80,6 +114,11 @@ def make_canvases(
             top, left = (int(v) for v in rng.integers(0, size - side + 1, size=2))
             objects.append(PastedObject(source, int(y[source]) + 1, top, left, side))
             paste(images[i, 0], maps[i], resize_object(x[source, 0], side), objects[-1].label, top, left)
+        for _ in range(rng.integers(0, occluders + 1)):
+            side = int(rng.integers(8, 21))
+            top, left = (int(v) for v in rng.integers(0, size - side + 1, size=2))
+            images[i, 0, top : top + side, left : left + side] = photo_patch(rng, side)
+            maps[i, top : top + side, left : left + side] = 0
         pasted.append(objects)
     return images, maps, pasted
 
@@ -89,7 +128,7 @@ def load_canvases(cfg, objects: str) -> Dataset:
     source = load_mnist(objects, cfg.data_dir, cfg.download)
     if source.x_train.shape[1] != 1:
         raise DataError("canvases are built from single-channel images")
-    common = dict(size=cfg.canvas_size, max_objects=cfg.max_objects)
+    common = dict(size=cfg.canvas_size, max_objects=cfg.max_objects, background=cfg.background, occluders=cfg.occluders)
     x_train, y_train, _ = make_canvases(
         source.x_train, source.y_train, cfg.train_canvases, seed=cfg.canvas_seed, **common
     )

@@ -47,7 +47,7 @@ def one_run(overrides: list[str], data) -> dict:
     start = time.perf_counter()
     t = build(cfg, data)
     records = fit(t, RunLog(None), verbose=False)
-    pred = predict_label_maps(t.G, torch.from_numpy(data.x_test), cfg.train.eval_batch_size)
+    pred = predict_label_maps(t.G, torch.from_numpy(data.x_test).to(t.device), cfg.train.eval_batch_size)
     scores = segmentation_scores(data.y_test, pred, data.classes)
     minutes = np.cumsum([r["epoch_seconds"] for r in records]) / 60
     return {
@@ -56,7 +56,7 @@ def one_run(overrides: list[str], data) -> dict:
         "test_miou": scores["miou"],
         "test_iou": scores["iou"],
         "test_pixel_acc": scores["pixel_acc"],
-        "val_curve": [(float(m), r["val_miou"]) for m, r in zip(minutes, records)],
+        "val_curve": [(float(m), r.get("val_miou")) for m, r in zip(minutes, records)],  # none without val_rate
     }
 
 

@@ -68,6 +68,17 @@ def load_checkpoint(path: str | Path) -> dict:
     return state
 
 
+def load_weights(module: torch.nn.Module, weights: dict, what: str) -> None:
+    """`module.load_state_dict(weights)`, or one line saying the saved networks do not fit this version's."""
+    try:
+        module.load_state_dict(weights)
+    except (RuntimeError, KeyError, ValueError) as e:
+        raise CheckpointError(
+            f"the saved {what} does not fit this ganlearn version's networks ({str(e).splitlines()[0]}); "
+            f"train again, or use the ganlearn version that wrote it"
+        ) from None
+
+
 def _flatten(cfg: dict) -> dict:
     return {f"{section}.{key}": value for section, values in cfg.items() for key, value in values.items()}
 

@@ -196,7 +196,7 @@ def _drop_removed(section: str, values: dict) -> dict:
             kept[key] = value
         elif REMOVED[name] is not ANY and value != REMOVED[name]:
             raise ConfigError(
-                f"config key '{name}' was removed (its setting gave no gain); "
+                f"config key '{name}' was removed (its setting gave no gain, or its method was replaced); "
                 f"this config sets it to {value!r}: run it with the ganlearn version that wrote it"
             )
     return kept

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from . import config as config_mod
-from .checkpoint import load_checkpoint
+from .checkpoint import load_checkpoint, load_weights
 from .data import load_dataset
 from .domain import available as domain_classifiers
 from .domain import load_domain_classifier
@@ -44,8 +44,8 @@ def restore_models(cfg, state, device: torch.device):
     """The run's generator and EMA discriminator, in evaluation mode."""
     n_out = MODES[cfg.train.mode].d_outputs(len(state["classes"]))
     G, D = build_models(cfg.model, state["image_shape"], n_out)
-    G.load_state_dict(state["G"])
-    D.load_state_dict(state["D_ema"])
+    load_weights(G, state["G"], "generator")
+    load_weights(D, state["D_ema"], "discriminator")
     return G.to(device).eval(), D.to(device).eval()
 
 

@@ -145,8 +145,5 @@ def read_exported(path: str | Path, device: str = "cpu") -> tuple:
 def load_exported(path: str | Path, device: str = "cpu"):
     """(config, G, D, classes) from an exported file, the networks in evaluation mode."""
     cfg, state = read_exported(path, device)
-    try:
-        G, D = restore_models(cfg, state, torch.device(device))
-    except RuntimeError as e:
-        raise CheckpointError(f"{path}: inconsistent ganlearn model ({str(e).splitlines()[0]})") from None
+    G, D = restore_models(cfg, state, torch.device(device))
     return cfg, G, D, state["classes"]

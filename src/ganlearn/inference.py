@@ -112,13 +112,18 @@ class Model:
             raise GanlearnError("label maps need a segmenter (a run of mode seg)")
         return self.logits(inputs, batch_size=100)[0].argmax(1).to(torch.uint8).numpy()
 
+    def _classifier_logits(self, inputs) -> torch.Tensor:
+        if self.segments:
+            raise GanlearnError("a segmenter gives label maps, not one class per image: use label_maps")
+        return self.logits(inputs)[0]
+
     def predict_proba(self, inputs) -> np.ndarray:
         """(N, K) class probabilities given that the image is real."""
-        return self.logits(inputs)[0].softmax(1).double().numpy()
+        return self._classifier_logits(inputs).softmax(1).double().numpy()
 
     def predict(self, inputs) -> np.ndarray:
         """(N,) the most probable class name of each input."""
-        return self.classes_[self.logits(inputs)[0].argmax(1).numpy()]
+        return self.classes_[self._classifier_logits(inputs).argmax(1).numpy()]
 
     def p_real(self, inputs) -> np.ndarray:
         """(N,) p(real | x) of the K+1 discriminator: low for images unlike the training data."""
@@ -175,10 +180,19 @@ def write_label_maps(model: Model, inputs: list[str], out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     used = set()
     for name, label_map, picture in zip(names, maps, blended):
-        stem = base = Path(name.replace("[", "_").replace("]", "")).stem or "image"
-        while stem in used:  # the same file name in two folders
-            stem = f"{base}_{len(used)}"
-        used.add(stem)
+        stem = _output_stem(name, used)
         Image.fromarray(label_map).save(out / f"{stem}.png")
         Image.fromarray((picture.transpose(1, 2, 0) * 255).round().astype(np.uint8)).save(out / f"{stem}_overlay.png")
     return len(names)
+
+
+def _output_stem(name: str, used: set) -> str:
+    """A file stem for an input's outputs: its file's stem, `file_i` for an .npz's i-th image, `image_i`
+    for the i-th in memory; `_2`, `_3`, ... after one already used (the same name in two folders)."""
+    base = Path(Path(name).stem if not name.endswith("]") else name[:-1].replace(".npz[", "_").replace("[", "image_"))
+    stem, n = base.name, 1
+    while stem in used:
+        n += 1
+        stem = f"{base.name}_{n}"
+    used.add(stem)
+    return stem

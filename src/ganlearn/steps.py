@@ -167,7 +167,7 @@ def seg_adversary_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     valid_lab = batch.y_lab != IGNORE  # (B_lab, H, W)
     valid_pred = torch.cat([valid_lab, torch.ones_like(valid_lab[:1]).expand(len(x) - len(valid_lab), -1, -1)])
     logit_true, logit_pred = d_logits(D, [one_hot_maps(batch.y_lab, probs.shape[1]), probs])  # (B, 1, H, W)
-    loss_true = pixel_adversarial_loss(logit_true, 1.0, valid_lab)
+    loss_true = pixel_adversarial_loss(logit_true, cfg.real_label, valid_lab)
     loss_d = (loss_true + pixel_adversarial_loss(logit_pred, 0.0, valid_pred)) / 2
     return loss_d, {
         "loss_d": loss_d.detach(),
@@ -192,18 +192,18 @@ def segmenter_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     }
     if not (cfg.adv_weight or unlabelled):
         return loss, stats
-    confidence = D(logits.softmax(1)).float()  # (B, 1, H, W) logits of "ground truth"
-    loss_adv = pixel_adversarial_loss(confidence[:n_lab], 1.0, valid)
+    confidence_logits = D(logits.softmax(1)).float()  # (B, 1, H, W) logits of "ground truth"
+    loss_adv = pixel_adversarial_loss(confidence_logits[:n_lab], 1.0, valid)
     loss = loss + cfg.adv_weight * loss_adv
     stats["loss_adv"] = loss_adv.detach()
     if unlabelled:
         everywhere = torch.ones_like(logits[n_lab:, 0], dtype=torch.bool)  # (B, H, W)
-        loss_adv_unl = pixel_adversarial_loss(confidence[n_lab:], 1.0, everywhere)
+        loss_adv_unl = pixel_adversarial_loss(confidence_logits[n_lab:], 1.0, everywhere)
         loss = loss + cfg.adv_unlabelled_weight * loss_adv_unl
         stats["loss_adv_unl"] = loss_adv_unl.detach()
     if unlabelled and batch.progress >= cfg.semi_start:
-        loss_semi = confident_self_training_loss(logits[n_lab:], confidence[n_lab:], cfg.semi_threshold)
+        loss_semi = confident_self_training_loss(logits[n_lab:], confidence_logits[n_lab:], cfg.semi_threshold)
         loss = loss + cfg.semi_weight * loss_semi
         stats["loss_semi"] = loss_semi.detach()
-        stats["semi_pixels"] = (confidence[n_lab:].sigmoid() > cfg.semi_threshold).float().mean().detach()
+        stats["semi_pixels"] = (confidence_logits[n_lab:].sigmoid() > cfg.semi_threshold).float().mean().detach()
     return loss, stats

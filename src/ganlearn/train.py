@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from . import distributed
 from .augment import random_shift
-from .checkpoint import check_same_config, load_checkpoint, save_checkpoint
+from .checkpoint import check_same_config, load_checkpoint, load_weights, save_checkpoint
 from .config import Config, from_dict
 from .data import Dataset, Split, load_dataset
 from .errors import ConfigError, NonFiniteLoss, TrainingError
@@ -106,7 +106,7 @@ class Training:
 
     def load_state(self, state: dict) -> None:
         for name in ("G", "D", "D_ema", "opt_g", "opt_d"):
-            getattr(self, name).load_state_dict(state[name])
+            load_weights(getattr(self, name), state[name], name)
         if self.history is not None:
             self.history.load_state_dict(state["history"])
         self.epoch, self.iteration, self.step = state["epoch"], state["iteration"], state["step"]

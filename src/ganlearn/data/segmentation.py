@@ -70,7 +70,7 @@ def photo_patch(rng: np.random.Generator, side: int) -> np.ndarray:
     grey, resized to (side, side) and dimmed to [0, PHOTO_CONTRAST]: texture that strokes can hide in."""
     photos = _grey_photos()
     photo = photos[rng.integers(len(photos))]
-    crop = int(rng.integers(side, 3 * side + 1))
+    crop = min(int(rng.integers(side, 3 * side + 1)), *photo.shape)  # canvases above 427 pixels: upsampled
     top, left = rng.integers(0, photo.shape[0] - crop + 1), rng.integers(0, photo.shape[1] - crop + 1)
     return PHOTO_CONTRAST * resize_object(photo[top : top + crop, left : left + crop], side)
 

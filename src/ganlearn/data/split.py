@@ -76,6 +76,8 @@ def canvas_split(has_map: np.ndarray, label_rate: float, seed: int, val_rate: fl
     mapped = np.flatnonzero(has_map)
     held_out = np.random.default_rng(0).permutation(mapped)[: int(round(val_rate * len(mapped)))]
     order = np.random.default_rng(seed).permutation(np.setdiff1d(mapped, held_out))
+    if not len(order):
+        raise DataError(f"no image with a label map is left to train on after holding out data.val_rate {val_rate}")
     labelled = order[: max(1, int(round(label_rate * len(order))))]
     unlabelled = np.setdiff1d(np.arange(len(has_map)), np.concatenate([labelled, held_out]))
     return Split(np.sort(labelled), unlabelled, np.sort(held_out))
@@ -109,6 +111,7 @@ def no_labels(cfg, data) -> Split:
 
 
 def label_map_split(cfg, data) -> Split:
-    """A random `data.label_rate` of the images keep their label maps."""
+    """`data.val_rate` of the images with label maps held out for validation, then a random
+    `data.label_rate` of the rest keep their label maps (canvas_split)."""
     has_map = (data.y_train != IGNORE).reshape(len(data.y_train), -1).any(1)
     return canvas_split(has_map, cfg.data.label_rate, _seed(cfg), cfg.data.val_rate)

@@ -126,13 +126,7 @@ def clustergan_g_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     noise, category = G.split_z(z)
     category_logits, noise_hat = G.encode(x_fake)
     loss_latent = latent_recovery_loss(category_logits, noise_hat, category, noise)
-    # izi_f (Schlegl et al. 2019): the encoder inverts real images through a frozen G; D fixed
-    x_real = batch.x_unl2
-    frozen = {k: v.detach() for k, v in G.generator.named_parameters()}
-    x_rec = torch.func.functional_call(G.generator, frozen, (G.latent_of(x_real),)).float()
-    loss_izi = (x_real - x_rec).square().mean() + (D.features(x_real).float() - D.features(x_rec).float()).square().mean()
-    return loss_gen + cfg.latent_weight * loss_latent + loss_izi, {
-        "loss_izi": loss_izi.detach(),
+    return loss_gen + cfg.latent_weight * loss_latent, {
         "loss_gen": loss_gen.detach(),
         "loss_latent": loss_latent.detach(),
         "latent_acc": (category_logits.argmax(1) == category).float().mean().detach(),

@@ -46,7 +46,7 @@ def one_run(overrides: list[str], data) -> dict:
     cfg, _ = config.load("mnist_seg", overrides)
     start = time.perf_counter()
     t = build(cfg, data)
-    records = fit(t, RunLog(None), verbose=False)
+    records = fit(t, RunLog(None))  # one line per epoch
     pred = predict_label_maps(t.G, torch.from_numpy(data.x_test).to(t.device), cfg.train.eval_batch_size)
     scores = segmentation_scores(data.y_test, pred, data.classes)
     minutes = np.cumsum([r["epoch_seconds"] for r in records]) / 60

@@ -240,13 +240,9 @@ def test_seg_folder_with_unlabelled_images_trains_and_predict_writes_label_maps(
         Image.fromarray(np.full((16, 16), 40 * i, np.uint8)).save(tmp_path / "more" / "deeper" / f"u{i}.png")
     data = segdata.load_seg_folder(str(tmp_path / "mine"), str(tmp_path / "more"))
     assert data.x_train.shape == (11, 1, 16, 16) and (data.y_train[8:] == IGNORE).all()
-    settings = [
-        "data.dataset=seg-folder",
-        f"data.path={tmp_path / 'mine'}",
-        f"data.unlabelled_path={tmp_path / 'more'}",
-    ]
-    quick = ["data.label_rate=1.0", "data.val_rate=0", "model.width=8", "train.batch_size=4", "train.epochs=1"]
-    cfg, _ = config.load("mnist_seg", settings + quick + [f"train.out_dir={tmp_path}", "train.progress=false"])
+    settings = [f"data.path={tmp_path / 'mine'}", f"data.unlabelled_path={tmp_path / 'more'}", "data.val_rate=0"]
+    quick = ["model.width=8", "train.batch_size=4", "train.epochs=1", "train.progress=false"]
+    cfg, _ = config.load("images_seg", settings + quick + [f"train.out_dir={tmp_path}"])
     split = segsplit.label_map_split(cfg, data)
     assert list(split.labelled) == list(range(8)) and list(split.unlabelled) == [8, 9, 10]
     run_dir = run(cfg, "mine")

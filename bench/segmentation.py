@@ -6,7 +6,7 @@ The `mnist_seg` config (64x64 canvases of 1-4 digits, U-Net; 10 % of the trainin
 out for validation), each variant at each fraction of label maps, trained `--epochs` epochs:
 - `ce`: per-pixel cross-entropy on the labelled canvases alone;
 - `adv`: + the adversarial term on the labelled canvases' predictions (Hung et al.'s lambda_adv);
-- `hung`: + the adversarial term on unlabelled canvases and the semi-supervised term (the config's).
+- `hung`: + the adversarial term on unlabelled canvases and the semi-supervised term.
 After each epoch it records the validation mIoU and the minutes trained (the learning curves, plotted
 to `--curves`: where each variant plateaus); the comparison is on the test canvases after the last
 epoch (nothing is selected on them): mean and per-class IoU, mean ± sample std over seeds. JSON
@@ -35,10 +35,13 @@ from ganlearn.segmentation import segmentation_scores
 from ganlearn.train import build, fit
 
 OFF = ["train.adv_unlabelled_weight=0", "train.semi_weight=0"]
-VARIANTS = {  # name -> (description, overrides of mnist_seg)
+VARIANTS = {  # name -> (description, overrides of mnist_seg): Hung et al.'s weights, or 0
     "ce": ("cross-entropy", ["train.adv_weight=0", *OFF]),
-    "adv": ("+ adversarial", OFF),
-    "hung": ("+ adversarial + semi-supervised", []),
+    "adv": ("+ adversarial", ["train.adv_weight=0.01", *OFF]),
+    "hung": (
+        "+ adversarial + semi-supervised",
+        ["train.adv_weight=0.01", "train.adv_unlabelled_weight=0.001", "train.semi_weight=0.1"],
+    ),
 }
 
 

@@ -147,7 +147,10 @@ QUICK = [
 CROSS_ENTROPY = ["train.adv_weight=0", "train.adv_unlabelled_weight=0", "train.semi_weight=0"]
 
 
-@pytest.mark.parametrize("terms", [CROSS_ENTROPY, []], ids=["cross-entropy", "hung"])
+HUNG = ["train.adv_weight=0.01", "train.adv_unlabelled_weight=0.001", "train.semi_weight=0.1"]
+
+
+@pytest.mark.parametrize("terms", [CROSS_ENTROPY, HUNG], ids=["cross-entropy", "hung"])
 def test_short_training_lowers_the_segmentation_loss_and_resumes(data_dir, tmp_path, terms):
     overrides = QUICK + [f"data.data_dir={data_dir}", f"train.out_dir={tmp_path}", "train.semi_start=0.5", *terms]
     cfg, _ = config.load("mnist_seg", overrides)
@@ -171,6 +174,7 @@ def test_semi_supervised_adversarial_term_and_evaluate(data_dir, tmp_path, capsy
         "data.label_rate=0.1",
         "data.val_rate=0.25",
         "train.semi_start=0",
+        *HUNG,
         "train.epochs=1",
     ]
     run_dir = run(config.load("mnist_seg", overrides)[0], "seg")

@@ -88,10 +88,10 @@ class TrainConfig:
     pseudo_label_threshold: float | None = None
     pseudo_label_start: int = 5  # ... after this many warm-up epochs (re-selected at the start of every epoch)
     pseudo_label_weight: float = 1.0  # weight of the pseudo-labelled cross-entropy in the D loss
-    # mode seg (Hung et al. 2018); every weight 0: plain cross-entropy
-    adv_weight: float = 0.01  # the adversarial term on labelled images' predicted maps
-    adv_unlabelled_weight: float = 0.001  # the adversarial term on unlabelled images' predicted maps
-    semi_weight: float = 0.1  # cross-entropy against the segmenter's own prediction where the adversary is confident
+    # mode seg, Hung et al. 2018's terms (the paper: 0.01, 0.001, 0.1); every weight 0: plain cross-entropy
+    adv_weight: float = 0.0  # the adversarial term on labelled images' predicted maps
+    adv_unlabelled_weight: float = 0.0  # the adversarial term on unlabelled images' predicted maps
+    semi_weight: float = 0.0  # cross-entropy against the segmenter's own prediction where the adversary is confident
     semi_threshold: float = 0.2  # ... confident: sigmoid of the adversary's per-pixel logit above this
     semi_start: float = 0.25  # ... from this fraction of the training steps on
     latent_weight: float = 10.0  # mode cluster: weight of the encoder's error recovering G's latent

@@ -24,7 +24,7 @@ from .export import read_exported
 from .hardware import resolve_device
 from .losses import real_logit
 from .modes import MODES
-from .predict import predict_logits
+from .predict import predict_label_maps, predict_logits
 from .segmentation import colour_maps
 
 
@@ -108,9 +108,12 @@ class Model:
 
     def label_maps(self, inputs) -> np.ndarray:
         """(N, H, W) uint8: the class number of each pixel (a segmenter's prediction)."""
+        return self._label_maps_of(self.images(inputs)[0])
+
+    def _label_maps_of(self, x: torch.Tensor) -> np.ndarray:  # (N, C, H, W) converted images -> (N, H, W)
         if not self.segments:
             raise GanlearnError("label maps need a segmenter (a run of mode seg)")
-        return self.logits(inputs, batch_size=100)[0].argmax(1).to(torch.uint8).numpy()
+        return predict_label_maps(self.net, x.to(next(self.net.parameters()).device), batch_size=100)
 
     def _classifier_logits(self, inputs) -> torch.Tensor:
         if self.segments:
@@ -174,7 +177,7 @@ def write_label_maps(model: Model, inputs: list[str], out: Path) -> int:
     from PIL import Image
 
     x, names = model.images(inputs)
-    maps = model.label_maps(x.numpy())
+    maps = model._label_maps_of(x)  # (N, H, W), of the images as converted once
     rgb = np.repeat(x.numpy(), 3, axis=1) if x.shape[1] == 1 else x.numpy()  # (N, 3, H, W)
     blended = 0.5 * rgb + 0.5 * colour_maps(maps)
     out.mkdir(parents=True, exist_ok=True)

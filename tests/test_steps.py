@@ -46,6 +46,20 @@ def test_g_step_leaves_the_discriminator_unchanged():
     assert not same(params(G), g_before)
 
 
+def test_bf16_steps_give_the_fp32_losses_for_the_same_random_numbers():
+    """The bf16 path (activations kept in bf16 between layers) computes what fp32 does, to bf16 tolerance."""
+    G, D, *_, batch = setup()
+    losses = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        torch.manual_seed(1)  # the same generated images and the same noise in D for both
+        with torch.autocast("cpu", dtype=dtype, enabled=dtype != torch.float32):
+            d_loss, _ = ssl_d_step(G, D, batch, TrainConfig())
+            g_loss, _ = feature_matching_g_step(G, D, batch, TrainConfig())
+        losses[dtype] = torch.stack([d_loss, g_loss])
+    torch.testing.assert_close(losses[torch.bfloat16], losses[torch.float32], rtol=3e-2, atol=3e-3)
+    assert not torch.equal(losses[torch.bfloat16], losses[torch.float32])  # bf16 did run
+
+
 def test_steps_under_bf16_autocast_give_fp32_losses_and_learn():
     G, D, opt_g, opt_d, batch = setup()
     d_before = params(D)

@@ -11,7 +11,11 @@ a git directory) is timed in the same run, before and after ganlearn's steps, by
 over those two timings: a ratio measured side by side, never against a stored constant. The
 matrix-multiply FLOPs of one iteration are counted with torch's FlopCounterMode;
 the same script measures what torch.mm reaches at the step's largest layer shape and at 2048^3,
-in fp32 and bf16, so the step's GFLOP/s can be read against the machine's matmul peak.
+in fp32 and bf16, so the step's GFLOP/s can be read against the machine's matmul peak (the better of
+the two). `--profile N` profiles 50 more iterations per precision and prints the N operators that
+take the most time, and the share of the step spent in matrix products (mm, addmm, convolutions).
+`--channels-last` times a convolutional config (`--config mnist_dcgan`) with its networks and
+images in channels-last memory format.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import time
 from pathlib import Path
 
 import torch
+from torch.profiler import profile
 from torch.utils.flop_counter import FlopCounterMode
 
 from ganlearn import config
@@ -34,6 +39,7 @@ from ganlearn.schedule import epoch_orders
 from ganlearn.train import build, train_iteration
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+PRODUCTS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::mkldnn_convolution", "aten::convolution_backward")
 
 
 def sync(device: torch.device) -> None:
@@ -56,29 +62,49 @@ def matmul_gflops(m: int, k: int, n: int, dtype: torch.dtype, device: torch.devi
     return 2 * m * k * n / best / 1e9
 
 
-def step_throughput(config_name: str, cfg_overrides: list[str], data, iters: int, warmup: int) -> dict:
+def step_throughput(config_name: str, cfg_overrides: list[str], data, args) -> dict:
     cfg, _ = config.load(config_name, cfg_overrides)
     t = build(cfg, data)
+    if args.channels_last:
+        for net in (t.G, t.D, t.D_ema):
+            net.to(memory_format=torch.channels_last)
+        t.x_train = t.x_train.contiguous(memory_format=torch.channels_last)
     orders = epoch_orders(t, 0)
     with FlopCounterMode(display=False) as counter:
         train_iteration(t, orders, 0)
-    for i in range(1, warmup + 1):
+    for i in range(1, args.warmup + 1):
         train_iteration(t, orders, i)
     sync(t.device)
     start = time.perf_counter()
-    for i in range(iters):
+    for i in range(args.iters):
         train_iteration(t, orders, i % t.iters_per_epoch)
     sync(t.device)
     seconds = time.perf_counter() - start
-    images = iters * cfg.train.batch_size  # unlabelled images (the port's unit)
+    images = args.iters * cfg.train.batch_size  # unlabelled images (the port's unit)
     flops = counter.get_total_flops()
-    return {
-        "iterations": iters,
+    result = {
+        "iterations": args.iters,
         "seconds": seconds,
         "images_per_second": images / seconds,
         "seconds_per_1000_images": 1000 * seconds / images,
         "gflop_per_iteration": flops / 1e9,
-        "gflops": flops * iters / seconds / 1e9,
+        "gflops": flops * args.iters / seconds / 1e9,
+    }
+    return result | (profile_step(t, orders, args.profile) if args.profile else {})
+
+
+def profile_step(t, orders, top: int, iters: int = 50) -> dict:
+    """The `top` operators by own time over `iters` iterations (ms per iteration), and the share of
+    all operator time spent in matrix products."""
+    with profile() as prof:
+        for i in range(iters):
+            train_iteration(t, orders, i)
+        sync(t.device)
+    ops = sorted(prof.key_averages(), key=lambda e: e.self_device_time_total + e.self_cpu_time_total, reverse=True)
+    ms = {e.key: (e.self_device_time_total + e.self_cpu_time_total) / 1000 / iters for e in ops}
+    return {
+        "profile_ms_per_iteration": dict(list(ms.items())[:top]),
+        "matrix_product_share": sum(ms.get(k, 0.0) for k in PRODUCTS) / sum(ms.values()),
     }
 
 
@@ -106,6 +132,8 @@ def main() -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (the matmul peak is measured there too)")
     p.add_argument("--port", help="the reference port's source (a folder or a git directory) to time beside ours")
     p.add_argument("--port-script", default="../shared/tools/port_throughput.py")
+    p.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest operators per precision")
+    p.add_argument("--channels-last", action="store_true", help="networks and images in channels-last format")
     p.add_argument("--out", default="bench/results/throughput.json")
     args = p.parse_args()
 
@@ -130,8 +158,7 @@ def main() -> None:
     threads = torch.get_num_threads()
     port = [port_seconds_per_1000(args.port_script, args.port, args.data_dir, threads)] if args.port else []
     steps = {
-        name: step_throughput(args.config, base + [f"train.precision={name}"], data, args.iters, args.warmup)
-        for name in args.precisions
+        name: step_throughput(args.config, base + [f"train.precision={name}"], data, args) for name in args.precisions
     }
     if args.port:  # the port again: machines drift, and the ratio's range shows by how much
         port.append(port_seconds_per_1000(args.port_script, args.port, args.data_dir, threads))
@@ -153,16 +180,23 @@ def main() -> None:
     for name, r in steps.items():
         speedup = sorted(seconds / r["seconds_per_1000_images"] for seconds in port)
         r["speedup_vs_port"] = speedup
-        r["fraction_of_matmul_peak"] = r["gflops"] / peaks[name]["step_layer"]
+        r["fraction_of_matmul_peak"] = r["gflops"] / max(peaks[name].values())
         ratio = f"{speedup[0]:4.1f}-{speedup[-1]:3.1f}x" if speedup else "not timed"
         print(
             f"{name:<9} {r['images_per_second']:7.0f} {r['seconds_per_1000_images']:10.3f} "
             f"{60 * r['seconds_per_1000_images']:8.1f} {ratio:>10} "
             f"{r['gflop_per_iteration']:8.2f} {r['gflops']:8.0f} {100 * r['fraction_of_matmul_peak']:11.0f}%"
         )
+    for name, r in steps.items():
+        if "profile_ms_per_iteration" in r:
+            print(
+                f"\n{name}: matrix products {100 * r['matrix_product_share']:.0f}% of operator time; ms per iteration:"
+            )
+            print("\n".join(f"  {ms:7.2f}  {op}" for op, ms in r["profile_ms_per_iteration"].items()))
     result = {
         "command": " ".join(["python"] + sys.argv),
         "config": args.config,
+        "channels_last": args.channels_last,
         "threads": torch.get_num_threads(),
         "device": where,
         "torch": torch.__version__,

@@ -15,7 +15,8 @@ in fp32 and bf16, so the step's GFLOP/s can be read against the machine's matmul
 the two). `--profile N` profiles 50 more iterations per precision and prints the N operators that
 take the most time, and the share of the step spent in matrix products (mm, addmm, convolutions).
 `--channels-last` times a convolutional config (`--config mnist_dcgan`) with its networks and
-images in channels-last memory format.
+images in channels-last memory format. `--cuda-graphs` (with `--device cuda`) replays each
+iteration's steps as one CUDA graph (`train.cuda_graphs`).
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ def main() -> None:
     p.add_argument("--port-script", default="../shared/tools/port_throughput.py")
     p.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest operators per precision")
     p.add_argument("--channels-last", action="store_true", help="networks and images in channels-last format")
+    p.add_argument("--cuda-graphs", action="store_true", help="train.cuda_graphs=true (a GPU only)")
     p.add_argument("--out", default="bench/results/throughput.json")
     args = p.parse_args()
 
@@ -144,6 +146,7 @@ def main() -> None:
         f"train.batch_size={args.batch_size}",
         "train.seed=1",
         f"train.device={args.device}",
+        f"train.cuda_graphs={str(args.cuda_graphs).lower()}",
     ]
     data = load_dataset(config.load(args.config, base)[0].data)
     n = 3 * args.batch_size  # the D step's concatenated batch
@@ -197,6 +200,7 @@ def main() -> None:
         "command": " ".join(["python"] + sys.argv),
         "config": args.config,
         "channels_last": args.channels_last,
+        "cuda_graphs": args.cuda_graphs,
         "threads": torch.get_num_threads(),
         "device": where,
         "torch": torch.__version__,

@@ -180,6 +180,10 @@ BAD_INPUT = {
         "unknown config key 'train.learning_rate'",
     ),
     "missing config": (lambda p: ["-c", str(p / "none.yaml")], "config file not found"),
+    "cuda graphs on a cpu": (
+        lambda p: ["-c", "digits_ssl", "--set", "train.device=cpu", "--set", "train.cuda_graphs=true"],
+        "train.cuda_graphs: it needs train.device cuda",
+    ),
     "resume a missing run": (lambda p: ["--resume", str(p / "none")], "not a run folder"),
 }
 

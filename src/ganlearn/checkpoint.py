@@ -17,6 +17,7 @@ RESUMABLE_CHANGES = {
     "train.epochs",
     "train.device",
     "train.precision",
+    "train.cuda_graphs",
     "train.progress",
     "train.checkpoint_every",
     "train.out_dir",

@@ -98,6 +98,7 @@ class TrainConfig:
     seed: int = 1  # seeds the labelled split and the training
     device: str = "auto"  # auto | cpu | cuda
     precision: str = "auto"  # auto | fp32 | bf16 autocast in training steps (auto: bf16 on a CPU that has it natively)
+    cuda_graphs: bool = False  # on a GPU, replay each iteration's steps as one CUDA graph (graphs.py)
     nan_retries: int = 3  # after a non-finite loss, restart from the last good state with half the lr, this many times
     checkpoint_every: int = 0  # also checkpoint every N iterations (0: at the end of each epoch only)
     eval_batch_size: int = 1000

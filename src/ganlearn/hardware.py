@@ -58,11 +58,12 @@ def fork_rng(device: torch.device):
     return torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
 
 
-def autocast(device: torch.device, dtype: torch.dtype):
-    """Matrix products in `dtype` inside the block (parameters, optimizer state and losses stay fp32)."""
+def autocast(device: torch.device, dtype: torch.dtype, cache: bool = True):
+    """Matrix products in `dtype` inside the block (parameters, optimizer state and losses stay fp32);
+    `cache`: each weight cast once per block."""
     if dtype == torch.float32:
         return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=dtype)
+    return torch.autocast(device.type, dtype=dtype, cache_enabled=cache)
 
 
 def keep_freed_memory() -> None:

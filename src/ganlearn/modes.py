@@ -68,6 +68,7 @@ class Mode:
     keys: frozenset = frozenset()  # the mode-specific config keys it uses (see MODE_KEYS)
     d_on: Callable = lambda train_cfg: True  # whether D is trained under this TrainConfig
     check: Callable | None = None  # further checks of a Config in this mode
+    fixed_steps: bool = True  # every iteration runs the same computation (what a CUDA graph can capture)
 
     def d_outputs(self, n_classes: int) -> int:
         """D's logits: K class logits (the fake logit is implicit), or one real/fake logit without labels."""
@@ -152,6 +153,7 @@ MODES = {
         ),
         d_on=lambda t: max(t.adv_weight, t.adv_unlabelled_weight, t.semi_weight) > 0,
         check=_seg_check,
+        fixed_steps=False,  # the semi-supervised term starts part-way (train.semi_start)
     ),
 }
 # keys that only some modes use; in any other mode they must keep their default

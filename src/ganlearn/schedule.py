@@ -44,8 +44,11 @@ def epoch_orders(t: Training, epoch: int) -> tuple[torch.Tensor, ...]:
 
 
 @torch.no_grad()
-def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
-    torch._foreach_lerp_(list(ema.parameters()), list(net.parameters()), 1 - decay)
+def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float | torch.Tensor) -> None:
+    """ema <- decay * ema + (1 - decay) * net; `decay` a float, or a () tensor (read by a CUDA graph)."""
+    params = list(ema.parameters())
+    weight = 1 - decay
+    torch._foreach_lerp_(params, list(net.parameters()), [weight] * len(params) if torch.is_tensor(weight) else weight)
     for b_ema, b in zip(ema.buffers(), net.buffers()):
         b_ema.copy_(b)
 

@@ -16,12 +16,13 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from . import distributed
+from . import distributed, graphs
 from .augment import random_shift
 from .checkpoint import check_same_config, load_checkpoint, load_weights, save_checkpoint
 from .config import Config, from_dict
@@ -68,6 +69,7 @@ class Training:
     lr_scale: float = 1.0  # halved at each restart after a non-finite loss
     restarts: int = 0  # restarts after non-finite losses so far
     good_state: dict | None = None  # a copy of the last checkpointed state, to restart from
+    graph: graphs.CapturedSteps | None = None  # the steps as a CUDA graph (train.cuda_graphs), or None
     epoch: int = 0  # completed epochs
     iteration: int = 0  # iterations done in the current epoch
     step: int = 0  # iterations done in all
@@ -121,6 +123,10 @@ class Training:
             torch.manual_seed(self.cfg.train.seed + 7919 * rank + self.step)
         if self.device.type == "cuda" and state["rng_cuda"]:
             torch.cuda.set_rng_state_all(state["rng_cuda"])
+        for group in (*self.opt_d.param_groups, *self.opt_g.param_groups):  # as saved by a run with or without graphs
+            group["lr"], group["capturable"] = float(group["lr"]), False
+        if self.graph is not None:  # the optimizers' state is new: capture again
+            self.graph.reset()
 
 
 def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
@@ -157,7 +163,7 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
     history = (
         torch.nn.ModuleDict({"G": HistoricalAverage(G), "D": HistoricalAverage(D)}) if t.historical_averaging else None
     )
-    return Training(
+    training = Training(
         cfg,
         data,
         split,
@@ -174,17 +180,24 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
         resolve_precision(t.precision, device),
         history,
     )
+    if t.cuda_graphs:
+        graphs.check(cfg, device)
+        training.graph = graphs.CapturedSteps(partial(run_steps, training), (opt_d, opt_g), device)
+    return training
 
 
 def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
     """Batch `i` of `orders` (from `epoch_orders`): a D step (where the mode trains D), an EMA update of
     D and a G step (where it trains a G), at this step's learning rate."""
-    cfg, x, (d_step, g_step) = t.cfg.train, t.x_train, t.steps
+    cfg, x = t.cfg.train, t.x_train
     total_steps = cfg.epochs * t.iters_per_epoch
     factor = t.lr_scale * lr_factor(cfg, t.step, total_steps)
     for opt, lr in ((t.opt_d, cfg.lr), (t.opt_g, cfg.generator_lr)):
         for group in opt.param_groups:
-            group["lr"] = factor * lr
+            if torch.is_tensor(group["lr"]):  # read by a CUDA graph: set in place
+                group["lr"].fill_(factor * lr)
+            else:
+                group["lr"] = factor * lr
     lab, unl, unl2, pseudo = orders
     # labelled images moved at random where augment_shift is set, the unlabelled ones with augment_unlabelled
     x_unl, x_unl2 = (
@@ -197,17 +210,8 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
         batch.x_pseudo, batch.y_pseudo = x[t.pseudo_idx[pseudo[i]]], t.pseudo_y[pseudo[i]]
     t.G.train()
     t.D.train()
-    stats, weight = {}, cfg.historical_averaging
-    penalty = None if t.history is None else (lambda n: weight * t.history["D" if n is t.D else "G"].penalty(n))
-    for step, net, opt in ((d_step, t.D, t.opt_d), (g_step, t.G, t.opt_g)):
-        if step is None:
-            continue
-        with autocast(t.device, t.compute_dtype):
-            loss, step_stats = step(batch, cfg)
-        update(opt, loss, net, penalty)
-        if net is t.D:
-            ema_update(t.D_ema, t.D, ema_decay_at(cfg.ema_decay, t.step))
-        stats |= step_stats
+    decay = ema_decay_at(cfg.ema_decay, t.step)
+    stats = run_steps(t, batch, decay) if t.graph is None else t.graph(batch, decay)
     if t.history is not None:
         t.history["D"].update(t.D)
         t.history["G"].update(t.G)
@@ -216,6 +220,24 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
     if distributed.any_rank(bool(bad), t.device):  # every process restarts together (or none does)
         raise NonFiniteLoss(f"non-finite {', '.join(bad) or 'loss on another process'} at step {t.step + 1}")
     return values
+
+
+def run_steps(t: Training, batch: Batch, ema_decay) -> dict[str, torch.Tensor]:
+    """The D step, D's EMA update (`ema_decay`: a float, or a () tensor in a CUDA graph) and the G step
+    on `batch`, where the mode has them; their statistics."""
+    stats, weight = {}, t.cfg.train.historical_averaging
+    penalty = None if t.history is None else (lambda n: weight * t.history["D" if n is t.D else "G"].penalty(n))
+    for step, net, opt in ((t.steps[0], t.D, t.opt_d), (t.steps[1], t.G, t.opt_g)):
+        if step is None:
+            continue
+        # no cache of casted weights in a graph: it would hold the casts of the capture
+        with autocast(t.device, t.compute_dtype, cache=t.graph is None):
+            loss, step_stats = step(batch, t.cfg.train)
+        update(opt, loss, net, penalty)
+        if net is t.D:
+            ema_update(t.D_ema, t.D, ema_decay)
+        stats |= step_stats
+    return stats
 
 
 def _save(t: Training, log: RunLog) -> None:

@@ -1,0 +1,91 @@
+"""CUDA graphs (`train.cuda_graphs`): a training iteration's steps captured once and replayed.
+
+On a GPU the MLP pair's iteration is launch-bound: a few hundred small kernels, each costing more to
+launch than to run (docs/results.md). Captured as one CUDA graph, they are launched together. What
+changes between iterations lives in tensors that the graph reads: the batch (copied into fixed
+buffers), the learning rates and the EMA decay. The random draws (D's noise, G's z) come from the
+CUDA generator, which advances at every replay, so each iteration draws new numbers as it does
+uncaptured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import torch
+
+from . import distributed
+from .errors import ConfigError
+from .modes import MODES
+from .steps import Batch
+
+WARMUP = 3  # uncaptured iterations first: the optimizer state and the kernels' workspaces exist by then
+BATCH_FIELDS = ("x_lab", "y_lab", "x_unl", "x_unl2")
+
+
+def check(cfg, device: torch.device) -> None:
+    """Refuse, in one line, a run whose iterations cannot be one fixed graph."""
+    t = cfg.train
+    reasons = [
+        (device.type != "cuda", "it needs train.device cuda"),
+        (not MODES[t.mode].fixed_steps, f"mode {t.mode}'s steps change during training"),
+        (t.pseudo_label_threshold is not None, "self-training's pseudo-labelled batch comes and goes"),
+        (distributed.world()[1] > 1, "it does not run with several processes (torchrun)"),
+    ]
+    why = next((reason for failed, reason in reasons if failed), None)
+    if why:
+        raise ConfigError(f"train.cuda_graphs: {why}; set train.cuda_graphs: false")
+
+
+def cuda_capture(run: Callable[[], dict]) -> tuple[Callable[[], None], dict]:
+    """Capture `run()` as a CUDA graph: (replay, the statistics tensors that each replay rewrites)."""
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        stats = run()
+    return graph.replay, stats
+
+
+class CapturedSteps:
+    """`steps(batch, ema_decay) -> stats` (train.run_steps) run through a CUDA graph after WARMUP
+    iterations. `capture` is `cuda_capture`; the tests give one that replays eagerly on the CPU."""
+
+    def __init__(self, steps: Callable, optimizers, device: torch.device, capture: Callable = cuda_capture):
+        self.steps, self.optimizers, self.device, self.capture = steps, optimizers, device, capture
+        self.decay = torch.ones((), device=device)  # (): D's EMA decay, read by the graph
+        self.reset()
+
+    def reset(self) -> None:
+        """Learning rates as tensors the graph reads (Adam in capturable mode); capture again after
+        WARMUP more iterations. Called again after the optimizers' state is loaded."""
+        for opt in self.optimizers:
+            for group in opt.param_groups:
+                group["lr"] = torch.tensor(float(group["lr"]), device=self.device)
+                group["capturable"] = True
+        self.warmup, self.replay, self.stats, self.batch = WARMUP, None, None, None
+
+    def __call__(self, batch: Batch, ema_decay: float) -> dict:
+        self.decay.fill_(ema_decay)
+        if self.warmup:  # a real iteration, uncaptured, on a side stream as capture asks
+            self.warmup -= 1
+            with _side_stream(self.device):
+                return self.steps(batch, self.decay)
+        if self.replay is None:
+            self.batch = Batch(*(getattr(batch, name).clone() for name in BATCH_FIELDS))
+            self.replay, self.stats = self.capture(lambda: self.steps(self.batch, self.decay))
+        for name in BATCH_FIELDS:
+            getattr(self.batch, name).copy_(getattr(batch, name))
+        self.replay()
+        return self.stats
+
+
+@contextlib.contextmanager
+def _side_stream(device: torch.device):
+    if device.type != "cuda":
+        yield
+        return
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):
+        yield
+    torch.cuda.current_stream(device).wait_stream(side)

@@ -1,6 +1,7 @@
 """CUDA graphs (train.cuda_graphs): what a CPU can check — the captured iteration computes what the
 plain one does, and runs that cannot be one fixed graph are refused in one line."""
 
+import math
 from functools import partial
 
 import pytest
@@ -10,9 +11,10 @@ from ganlearn import config, graphs, train
 from ganlearn.data import load_digits
 from ganlearn.errors import ConfigError
 from ganlearn.runlog import RunLog
-from ganlearn.schedule import ema_update
+from ganlearn.schedule import ema_update, epoch_orders
 
-SHORT = ["train.progress=false", "train.epochs=1", "train.iters_per_epoch=7"]
+# a decaying learning rate and an EMA warm-up: what the graph reads changes at every iteration
+SHORT = ["train.progress=false", "train.epochs=1", "train.iters_per_epoch=7", "train.lr_decay_start=0.3"]
 
 
 def eager_capture(counts):
@@ -32,13 +34,19 @@ def eager_capture(counts):
     return capture
 
 
-def test_ema_update_reads_a_tensor_decay_as_it_reads_a_float():
+def captured(cfg, data):
+    """A Training whose steps go through CapturedSteps with the eager stand-in; its capture counts."""
+    t, counts = train.build(cfg, data), {"captures": 0, "replays": 0}
+    t.graph = graphs.CapturedSteps(partial(train.run_steps, t), (t.opt_d, t.opt_g), t.device, eager_capture(counts))
+    return t, counts
+
+
+def test_ema_update_reads_a_tensor_rate_as_it_reads_a_float():
     torch.manual_seed(0)
-    net, ema_f = torch.nn.Linear(4, 3), torch.nn.Linear(4, 3)
-    ema_t = torch.nn.Linear(4, 3)
+    net, ema_f, ema_t = torch.nn.Linear(4, 3), torch.nn.Linear(4, 3), torch.nn.Linear(4, 3)
     ema_t.load_state_dict(ema_f.state_dict())
-    ema_update(ema_f, net, 0.9)
-    ema_update(ema_t, net, torch.tensor(0.9))
+    ema_update(ema_f, net, 0.1)
+    ema_update(ema_t, net, torch.tensor(0.1))
     for a, b in zip(ema_f.parameters(), ema_t.parameters()):
         torch.testing.assert_close(a, b)
 
@@ -48,26 +56,46 @@ def test_captured_steps_train_the_weights_the_plain_steps_train():
     cfg, _ = config.load("digits_ssl", SHORT)
     plain = train.build(cfg, data)
     train.fit(plain, RunLog(None), verbose=False)
-    captured, counts = train.build(cfg, data), {"captures": 0, "replays": 0}
-    captured.graph = graphs.CapturedSteps(
-        partial(train.run_steps, captured),
-        (captured.opt_d, captured.opt_g),
-        captured.device,
-        capture=eager_capture(counts),
-    )
-    train.fit(captured, RunLog(None), verbose=False)
+    t, counts = captured(cfg, data)
+    train.fit(t, RunLog(None), verbose=False)
     assert counts == {"captures": 1, "replays": 7 - graphs.WARMUP}
-    for a, b in zip(
-        (*plain.D.parameters(), *plain.G.parameters()), (*captured.D.parameters(), *captured.G.parameters())
-    ):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
-    assert isinstance(captured.opt_d.param_groups[0]["lr"], torch.Tensor)  # what the graph reads, set in place
+    for net in ("D", "D_ema", "G"):
+        for a, b in zip(getattr(plain, net).parameters(), getattr(t, net).parameters()):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert isinstance(t.opt_d.param_groups[0]["lr"], torch.Tensor)  # what the graph reads, set in place
+
+
+def test_loading_a_state_captures_again():
+    """After a resume or a restart from the last good state the optimizers' state is new: a graph
+    captured before would update tensors that are gone."""
+    cfg, _ = config.load("digits_ssl", SHORT)
+    t, counts = captured(cfg, load_digits())
+    orders = epoch_orders(t, 0)
+    for i in range(graphs.WARMUP + 1):
+        train.train_iteration(t, orders, i)
+    t.load_state(t.state())
+    assert t.graph.replay is None and isinstance(t.opt_g.param_groups[0]["lr"], torch.Tensor)
+    for i in range(graphs.WARMUP + 1):
+        train.train_iteration(t, orders, i)
+    assert counts == {"captures": 2, "replays": 2}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_a_captured_run_trains_on_a_gpu():
+    cfg, _ = config.load("digits_ssl", SHORT + ["train.device=cuda", "train.cuda_graphs=true"])
+    t = train.build(cfg, load_digits())
+    before = [p.detach().clone() for p in t.D.parameters()]
+    orders = epoch_orders(t, 0)
+    losses = [train.train_iteration(t, orders, i)["loss_unl"] for i in range(7)]
+    assert t.graph.replay is not None and all(map(math.isfinite, losses))
+    assert len(set(losses[graphs.WARMUP :])) > 1  # each replay rewrote the statistics
+    assert all(not torch.equal(a, b) for a, b in zip(before, t.D.parameters()))
 
 
 @pytest.mark.parametrize(
     "sets, device, message",
     [
-        ([], "cpu", "needs train.device cuda"),
+        ([], "cpu", "it needs a GPU"),
         (["train.pseudo_label_threshold=0.9"], "cuda", "pseudo-labelled batch"),
     ],
 )

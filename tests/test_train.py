@@ -182,7 +182,7 @@ BAD_INPUT = {
     "missing config": (lambda p: ["-c", str(p / "none.yaml")], "config file not found"),
     "cuda graphs on a cpu": (
         lambda p: ["-c", "digits_ssl", "--set", "train.device=cpu", "--set", "train.cuda_graphs=true"],
-        "train.cuda_graphs: it needs train.device cuda",
+        "train.cuda_graphs: it needs a GPU",
     ),
     "resume a missing run": (lambda p: ["--resume", str(p / "none")], "not a run folder"),
 }

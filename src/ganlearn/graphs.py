@@ -3,9 +3,9 @@
 On a GPU the MLP pair's iteration is launch-bound: a few hundred small kernels, each costing more to
 launch than to run (docs/results.md). Captured as one CUDA graph, they are launched together. What
 changes between iterations lives in tensors that the graph reads: the batch (copied into fixed
-buffers), the learning rates and the EMA decay. The random draws (D's noise, G's z) come from the
-CUDA generator, which advances at every replay, so each iteration draws new numbers as it does
-uncaptured.
+buffers), the learning rates and the EMA rate. The random draws (D's noise, G's z) come from the
+CUDA generator, which advances at every replay: each iteration draws new numbers, though not the
+numbers an uncaptured run draws.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 
 from . import distributed
-from .errors import ConfigError
+from .errors import ConfigError, TrainingError
 from .modes import MODES
 from .steps import Batch
 
@@ -28,7 +28,7 @@ def check(cfg, device: torch.device) -> None:
     """Refuse, in one line, a run whose iterations cannot be one fixed graph."""
     t = cfg.train
     reasons = [
-        (device.type != "cuda", "it needs train.device cuda"),
+        (device.type != "cuda", "it needs a GPU (train.device cuda, or auto on a machine with one)"),
         (not MODES[t.mode].fixed_steps, f"mode {t.mode}'s steps change during training"),
         (t.pseudo_label_threshold is not None, "self-training's pseudo-labelled batch comes and goes"),
         (distributed.world()[1] > 1, "it does not run with several processes (torchrun)"),
@@ -41,38 +41,47 @@ def check(cfg, device: torch.device) -> None:
 def cuda_capture(run: Callable[[], dict]) -> tuple[Callable[[], None], dict]:
     """Capture `run()` as a CUDA graph: (replay, the statistics tensors that each replay rewrites)."""
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        stats = run()
+    try:
+        with torch.cuda.graph(graph):
+            stats = run()
+    except RuntimeError as error:  # say it in one line, with the way out
+        first = (str(error).strip().splitlines() or ["?"])[0]
+        raise TrainingError(
+            f"train.cuda_graphs: the training step could not be captured ({first}); set train.cuda_graphs: false"
+        ) from None
     return graph.replay, stats
 
 
 class CapturedSteps:
-    """`steps(batch, ema_decay) -> stats` (train.run_steps) run through a CUDA graph after WARMUP
+    """`steps(batch, ema_rate) -> stats` (train.run_steps) run through a CUDA graph after WARMUP
     iterations. `capture` is `cuda_capture`; the tests give one that replays eagerly on the CPU."""
 
     def __init__(self, steps: Callable, optimizers, device: torch.device, capture: Callable = cuda_capture):
         self.steps, self.optimizers, self.device, self.capture = steps, optimizers, device, capture
-        self.decay = torch.ones((), device=device)  # (): D's EMA decay, read by the graph
+        self.rate = torch.zeros((), device=device)  # (): D's EMA rate, 1 - decay, read by the graph
         self.reset()
 
     def reset(self) -> None:
-        """Learning rates as tensors the graph reads (Adam in capturable mode); capture again after
-        WARMUP more iterations. Called again after the optimizers' state is loaded."""
+        """Learning rates as tensors the graph reads; capture again after WARMUP more iterations.
+        Called again after the optimizers' state is loaded."""
         for opt in self.optimizers:
             for group in opt.param_groups:
                 group["lr"] = torch.tensor(float(group["lr"]), device=self.device)
-                group["capturable"] = True
         self.warmup, self.replay, self.stats, self.batch = WARMUP, None, None, None
 
-    def __call__(self, batch: Batch, ema_decay: float) -> dict:
-        self.decay.fill_(ema_decay)
+    def __call__(self, batch: Batch, ema_rate: float) -> dict:
+        assert batch.x_pseudo is None, "check() refuses self-training"
+        self.rate.fill_(ema_rate)  # computed in Python, as uncaptured: the same fp32 number
         if self.warmup:  # a real iteration, uncaptured, on a side stream as capture asks
             self.warmup -= 1
             with _side_stream(self.device):
-                return self.steps(batch, self.decay)
+                return self.steps(batch, self.rate)
         if self.replay is None:
+            for opt in self.optimizers:  # Adam's check that its state lives on the GPU (and warns outside capture)
+                for group in opt.param_groups:
+                    group["capturable"] = True
             self.batch = Batch(*(getattr(batch, name).clone() for name in BATCH_FIELDS))
-            self.replay, self.stats = self.capture(lambda: self.steps(self.batch, self.decay))
+            self.replay, self.stats = self.capture(lambda: self.steps(self.batch, self.rate))
         for name in BATCH_FIELDS:
             getattr(self.batch, name).copy_(getattr(batch, name))
         self.replay()

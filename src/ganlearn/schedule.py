@@ -44,11 +44,13 @@ def epoch_orders(t: Training, epoch: int) -> tuple[torch.Tensor, ...]:
 
 
 @torch.no_grad()
-def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float | torch.Tensor) -> None:
-    """ema <- decay * ema + (1 - decay) * net; `decay` a float, or a () tensor (read by a CUDA graph)."""
-    params = list(ema.parameters())
-    weight = 1 - decay
-    torch._foreach_lerp_(params, list(net.parameters()), [weight] * len(params) if torch.is_tensor(weight) else weight)
+def ema_update(ema: torch.nn.Module, net: torch.nn.Module, rate: float | torch.Tensor) -> None:
+    """ema <- ema + rate * (net - ema), rate = 1 - decay: a float, or a () tensor that a CUDA graph reads."""
+    params, targets = list(ema.parameters()), list(net.parameters())
+    if torch.is_tensor(rate):  # lerp takes no single tensor weight; mul does, in one fused pass
+        torch._foreach_add_(params, torch._foreach_mul(torch._foreach_sub(targets, params), rate))
+    else:
+        torch._foreach_lerp_(params, targets, rate)
     for b_ema, b in zip(ema.buffers(), net.buffers()):
         b_ema.copy_(b)
 

@@ -82,8 +82,9 @@ class HistoricalAverage(nn.Module):
     @torch.no_grad()
     def update(self, net: nn.Module) -> None:
         self.count += 1
+        weight = 1 / (self.count.item() + 1)  # the mean over the initial values and every update
         for p, m in zip(net.parameters(), self.means):
-            m.lerp_(p, 1 / (self.count.item() + 1))  # the mean over the initial values and every update
+            m.lerp_(p, weight)
 
 
 def batch_dependent(net: nn.Module) -> bool:

@@ -210,21 +210,22 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
         batch.x_pseudo, batch.y_pseudo = x[t.pseudo_idx[pseudo[i]]], t.pseudo_y[pseudo[i]]
     t.G.train()
     t.D.train()
-    decay = ema_decay_at(cfg.ema_decay, t.step)
-    stats = run_steps(t, batch, decay) if t.graph is None else t.graph(batch, decay)
+    ema_rate = 1 - ema_decay_at(cfg.ema_decay, t.step)
+    stats = run_steps(t, batch, ema_rate) if t.graph is None else t.graph(batch, ema_rate)
     if t.history is not None:
         t.history["D"].update(t.D)
         t.history["G"].update(t.G)
-    values = {k: float(v) for k, v in stats.items()} | {"lr": factor * cfg.lr}  # D's
+    values = dict(zip(stats, torch.stack([v.float() for v in stats.values()]).tolist()))  # one sync on a GPU
+    values["lr"] = factor * cfg.lr  # D's
     bad = [k for k, v in values.items() if not math.isfinite(v)]
     if distributed.any_rank(bool(bad), t.device):  # every process restarts together (or none does)
         raise NonFiniteLoss(f"non-finite {', '.join(bad) or 'loss on another process'} at step {t.step + 1}")
     return values
 
 
-def run_steps(t: Training, batch: Batch, ema_decay) -> dict[str, torch.Tensor]:
-    """The D step, D's EMA update (`ema_decay`: a float, or a () tensor in a CUDA graph) and the G step
-    on `batch`, where the mode has them; their statistics."""
+def run_steps(t: Training, batch: Batch, ema_rate) -> dict[str, torch.Tensor]:
+    """The D step, D's EMA update (`ema_rate` = 1 - decay: a float, or a () tensor in a CUDA graph) and
+    the G step on `batch`, where the mode has them; their statistics."""
     stats, weight = {}, t.cfg.train.historical_averaging
     penalty = None if t.history is None else (lambda n: weight * t.history["D" if n is t.D else "G"].penalty(n))
     for step, net, opt in ((t.steps[0], t.D, t.opt_d), (t.steps[1], t.G, t.opt_g)):
@@ -235,7 +236,7 @@ def run_steps(t: Training, batch: Batch, ema_decay) -> dict[str, torch.Tensor]:
             loss, step_stats = step(batch, t.cfg.train)
         update(opt, loss, net, penalty)
         if net is t.D:
-            ema_update(t.D_ema, t.D, ema_decay)
+            ema_update(t.D_ema, t.D, ema_rate)
         stats |= step_stats
     return stats
 

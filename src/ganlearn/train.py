@@ -231,7 +231,7 @@ def run_steps(t: Training, batch: Batch, ema_rate) -> dict[str, torch.Tensor]:
     for step, net, opt in ((t.steps[0], t.D, t.opt_d), (t.steps[1], t.G, t.opt_g)):
         if step is None:
             continue
-        # no cache of casted weights in a graph: it would hold the casts of the capture
+        # autocast's cache of cast weights is freed when the block ends: a graph would read freed memory
         with autocast(t.device, t.compute_dtype, cache=t.graph is None):
             loss, step_stats = step(batch, t.cfg.train)
         update(opt, loss, net, penalty)

@@ -1,4 +1,5 @@
-"""Command line: `ganlearn train | evaluate | sample | export | features | cluster | embed | anomaly | configs`.
+"""Command line: `ganlearn train | evaluate | sample | predict | export | features | cluster | embed | anomaly
+| configs`: the parser, and the one-line errors (`commands.py` holds what each command does).
 
 User mistakes (bad data, config, run folder) end with one line on stderr and exit status 2.
 """
@@ -7,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from . import config as config_mod
+from .commands import COMMANDS
 from .errors import GanlearnError
 from .modes import MODES
 
@@ -160,183 +160,11 @@ def _overrides(args) -> list[str]:
     return sets
 
 
-def cmd_train(args) -> None:
-    from .distributed import is_main
-    from .train import run
-
-    source = args.config
-    if args.resume and not source:
-        source = str(Path(args.resume) / "config.yaml")
-        if not Path(source).is_file():
-            raise GanlearnError(f"not a run folder (no config.yaml): {args.resume}")
-    cfg, name = config_mod.load(source, _overrides(args))
-    run_dir = run(cfg, name, resume=args.resume)
-    if not is_main():
-        return
-    print(
-        f"run folder:  {run_dir}\ncheckpoint:  {run_dir / 'checkpoint.pt'}\n"
-        f"curves:      {run_dir / 'curves.png'}\nmetrics:     {run_dir / 'metrics.jsonl'}\n"
-        f"tensorboard: tensorboard --logdir {run_dir / 'tb'}"
-    )
-    if (run_dir / "samples.png").exists():
-        print(f"samples:     {run_dir / 'samples.png'}")
-
-
-def cmd_evaluate(args) -> None:
-    if len(args.run_dirs) > 1:
-        return cmd_evaluate_ensemble(args)
-    from .evaluate import evaluate_run
-
-    report = evaluate_run(args.run_dirs[0], _overrides(args), args.samples, args.inception_weights)
-    if "miou" in report:
-        print(
-            f"segmentation of {report['n_test']} test images: pixel accuracy {100 * report['pixel_acc']:.2f}%, "
-            f"mean IoU {report['miou']:.4f}\nper-class IoU: "
-            + ", ".join(f"{c} {v:.3f}" for c, v in report["iou"].items() if v is not None)
-            + f"\noverlays (image | truth | prediction): {report['overlays_png']}"
-        )
-    if "test_acc" in report:
-        print(
-            f"test accuracy: {100 * report['test_acc']:.2f}%  (test error {100 * (1 - report['test_acc']):.2f}%, "
-            f"{report['n_test']} images)\nconfusion matrix: {report['confusion_png']}"
-        )
-    if "samples" in report:
-        clf = report["domain_classifier"]
-        print(
-            f"scores of {report['n_samples']} samples, {clf['dataset']} domain classifier "
-            f"(test accuracy {100 * clf['test_accuracy']:.2f}%); real training images give the floor:"
-        )
-        for key in ("fid", "inception_score", "coverage_kl"):
-            print(f"  {key:<16} {report['samples'][key]:8.3f}   real: {report['real_train_floor'][key]:8.3f}")
-    if "inception_fid" in report:
-        fid = report["inception_fid"]
-        print(
-            f"standard FID (Inception-v3, torch-fidelity) of {report['n_samples']} samples: {fid['samples']:.3f}"
-            f"   real: {fid['real_train_floor']:.3f}"
-        )
-    print(f"report: {report['report_json']}")
-
-
-def cmd_evaluate_ensemble(args) -> None:
-    from .evaluate import evaluate_ensemble
-
-    if args.inception_weights:
-        raise GanlearnError("--inception-weights scores one run's generator; give one run folder")
-    report = evaluate_ensemble(args.run_dirs, _overrides(args))
-    for member in report["members"]:
-        print(f"test accuracy: {100 * member['test_acc']:.2f}%  {member['run']}")
-    print(
-        f"ensemble of {len(report['members'])}: test accuracy {100 * report['test_acc']:.2f}% "
-        f"(test error {100 * (1 - report['test_acc']):.2f}%, {report['n_test']} images)"
-    )
-
-
-def cmd_features(args) -> None:
-    from .probes import features_run
-
-    print(f"features: {features_run(args.run_dir, args.split, args.out, _overrides(args))}")
-
-
-def cmd_cluster(args) -> None:
-    from .probes import cluster_inputs, cluster_run
-
-    if args.inputs:
-        print(f"clusters: {cluster_inputs(args.run_dir, args.inputs, args.out, args.k, overrides=_overrides(args))}")
-        return
-    report = cluster_run(args.run_dir, args.k, args.split, args.n, _overrides(args))
-    print(f"{report['n']} {report['split']} images, k-means with k={report['k']}")
-    scored = "nmi" in next(iter(report["results"].values()))  # else unlabelled images: cluster sizes
-    print(f"{'method':<28} " + (f"{'NMI':>6} {'ARI':>6} {'ACC':>6}" if scored else "cluster sizes"))
-    for name, r in report["results"].items():
-        print(
-            f"{name:<28} " + (f"{r['nmi']:6.3f} {r['ari']:6.3f} {r['acc']:6.3f}" if scored else str(r["cluster_sizes"]))
-        )
-    print(f"assignments: {Path(args.run_dir) / 'clusters.npz'}\nreport: {Path(args.run_dir) / 'clusters.json'}")
-    print(f"map: {report['map_png']}")
-
-
-def cmd_embed(args) -> None:
-    from .probes import embed_run
-
-    path = embed_run(
-        args.run_dir,
-        args.method,
-        args.split,
-        args.n,
-        args.out,
-        args.thumbnails,
-        args.size,
-        args.colour_by,
-        _overrides(args),
-    )
-    print(f"map: {path}")
-
-
-def cmd_anomaly(args) -> None:
-    from .probes import anomaly_inputs, anomaly_run
-
-    if args.inputs:
-        print(f"scores: {anomaly_inputs(args.run_dir, args.inputs, args.out, args.k, overrides=_overrides(args))}")
-        return
-    report = anomaly_run(args.run_dir, args.k, overrides=_overrides(args))
-    print(f"held-out classes {report['held_out']}: {report['n_anomalies']} of {report['n_test']} test images")
-    for name, value in report["auroc"].items():
-        print(f"  AUROC {value:.3f}  {name}")
-    print(f"histograms: {report['histogram_png']}")
-
-
-def cmd_predict(args) -> None:
-    import time
-
-    from .inference import load, write_label_maps, write_predictions
-
-    model = load(args.model)
-    start = time.perf_counter()
-    if model.segments:
-        out = Path(args.out or "label_maps")
-        n = write_label_maps(model, args.inputs, out)
-        print(f"label maps (NAME.png, class numbers) and overlays (NAME_overlay.png) of {n} images: {out}")
-        return
-    out = Path(args.out or "predictions.csv")
-    n = write_predictions(model, args.inputs, out)
-    seconds = time.perf_counter() - start
-    print(f"predictions for {n} images: {out}  ({n / seconds:.0f} images/s)")
-
-
-def cmd_export(args) -> None:
-    from .export import export_onnx, export_run
-
-    if args.format == "onnx":
-        print(f"model: {export_onnx(args.run_dir, args.out)}  (onnxruntime: images -> probabilities, p_real)")
-    else:
-        print(
-            f"model: {export_run(args.run_dir, args.out)}  (ganlearn predict MODEL IMAGES..., or ganlearn.load(MODEL))"
-        )
-
-
-def cmd_sample(args) -> None:
-    from .evaluate import sample_run
-
-    print(f"samples: {sample_run(args.run_dir, args.n, args.seed, args.out)}")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "configs":
-            print("\n".join(config_mod.builtin_configs()))
-        else:
-            {
-                "train": cmd_train,
-                "evaluate": cmd_evaluate,
-                "sample": cmd_sample,
-                "features": cmd_features,
-                "cluster": cmd_cluster,
-                "embed": cmd_embed,
-                "anomaly": cmd_anomaly,
-                "export": cmd_export,
-                "predict": cmd_predict,
-            }[args.command](args)
+        args.overrides = _overrides(args)  # the flags as config overrides, for the commands that read a config
+        COMMANDS[args.command](args)
     except GanlearnError as e:
         print(f"ganlearn: error: {e}", file=sys.stderr)
         return 2

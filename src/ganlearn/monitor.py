@@ -18,7 +18,7 @@ from .scores import reference_stats, score_images
 from .segmentation import overlays, segmentation_scores
 
 if TYPE_CHECKING:
-    from .train import Training
+    from .training import Training
 
 N_SAMPLES = 100  # images in each sample grid
 N_OVERLAYS = 16  # test examples in each overlay picture (mode seg)

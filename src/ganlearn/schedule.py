@@ -16,7 +16,7 @@ from . import distributed
 from .predict import predict_probs
 
 if TYPE_CHECKING:
-    from .train import Training
+    from .training import Training
 
 
 def _tiled_permutation(n: int, length: int, gen: torch.Generator) -> torch.Tensor:

@@ -10,7 +10,15 @@ from PIL import Image
 from ganlearn import config
 from ganlearn.cli import main
 from ganlearn.train import run
-from ganlearn.unsupervised import auroc, cluster_accuracy, kmeans, knn_anomaly_scores, map_colours, pixel_baselines
+from ganlearn.unsupervised import (
+    auroc,
+    cluster_accuracy,
+    kmeans,
+    knn_anomaly_scores,
+    knn_standardise,
+    map_colours,
+    pixel_baselines,
+)
 
 QUICK = ["train.progress=false", "train.epochs=2", "train.iters_per_epoch=10"]
 
@@ -48,6 +56,17 @@ def test_cosine_knn_ignores_length_and_sees_direction():
     assert cosine[0] == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(Exception, match="unknown k-NN metric"):
         knn_anomaly_scores(normal, x, metric="manhattan")
+
+
+def test_standardised_knn_puts_two_scales_on_one():
+    rng = np.random.default_rng(0)
+    small, large = rng.normal(0, 1, (500, 3)), rng.normal(0, 100, (500, 3))  # one data set, two scales
+    new_small, new_large = rng.normal(0, 1, (200, 3)), rng.normal(0, 100, (200, 3))
+    z_small = knn_standardise(small, knn_anomaly_scores(small, new_small), 5)
+    z_large = knn_standardise(large, knn_anomaly_scores(large, new_large), 5)
+    assert abs(z_small.mean()) < 0.3 and abs(z_large.mean()) < 0.3  # new normal images score about 0
+    outlier = knn_standardise(small, knn_anomaly_scores(small, np.array([[8.0, 0, 0]])), 5)
+    assert outlier[0] > 5
 
 
 def test_maps_are_coloured_by_cluster_when_there_are_no_labels():
@@ -102,7 +121,9 @@ def test_cluster_embed_and_features_commands(runs, capsys, tmp_path):
 def test_anomaly_command_scores_the_held_out_class(runs, capsys):
     assert main(["anomaly", str(runs["normal"])]) == 0
     printed = capsys.readouterr().out
-    assert "held-out classes [3]" in printed and printed.count("AUROC") == 7  # D output, 2 metrics x 3 k-NN
+    assert (
+        "held-out classes [3]" in printed and printed.count("AUROC") == 8
+    )  # D output, 2 metrics x 3 k-NN, D features + pixels
     assert (runs["normal"] / "anomaly_scores.png").is_file()
 
 
@@ -128,4 +149,4 @@ def test_new_images_of_a_gan_run_go_to_the_nearest_k_means_centre_and_get_k_nn_s
     assert all(int(r[1]) in (0, 1, 2) for r in rows[1:])
     assert main(["anomaly", str(runs["normal"]), str(tmp_path / "new.npz"), "-o", str(tmp_path / "s.csv")]) == 0
     header = next(csv.reader((tmp_path / "s.csv").open()))
-    assert header[:2] == ["file", "D output"] and "GAN reconstruction" not in header and len(header) == 8
+    assert header[:2] == ["file", "D output"] and "GAN reconstruction" not in header and len(header) == 9

@@ -28,6 +28,7 @@ from .unsupervised import (
     gan_latents,
     kmeans,
     knn_anomaly_scores,
+    knn_standardise,
     map_colours,
     pixel_baselines,
     reconstruction_scores,
@@ -146,7 +147,8 @@ def embed_run(
 def _anomaly_scores(G, D, normal: np.ndarray, x: np.ndarray, k: int, seed: int) -> dict:
     """name -> (N,) anomaly scores of images x against `normal` images: f-AnoGAN's reconstruction score
     (ClusterGAN runs), D's -log p(real | x), and k-NN distance (Euclidean, cosine) to the normal
-    images in D features, pixels and PCA of pixels (fitted on the normal images)."""
+    images in D features, pixels and PCA of pixels (fitted on the normal images), and the sum of the
+    standardised cosine distances in D features and in pixels."""
     scores = {"GAN reconstruction": reconstruction_scores(G, D, x)} if hasattr(G, "encode") else {}
     scores["D output"] = d_anomaly_scores(D, x)
     baselines = pixel_baselines(normal, seed=seed)
@@ -157,6 +159,11 @@ def _anomaly_scores(G, D, normal: np.ndarray, x: np.ndarray, k: int, seed: int) 
             f"{k}-NN{label}, {name}": knn_anomaly_scores(normal_reps[name], test_reps[name], k, metric)
             for name in test_reps
         }
+    # D features and pixels miss different anomalies; their standardised cosine distances add up
+    scores[f"{k}-NN cosine, D features + pixels"] = sum(
+        knn_standardise(normal_reps[name], scores[f"{k}-NN cosine, {name}"], k, "cosine")
+        for name in ("D features", "pixels")
+    )
     return scores
 
 

@@ -148,6 +148,13 @@ def knn_anomaly_scores(normal: np.ndarray, x: np.ndarray, k: int = 5, metric: st
     return NearestNeighbors(n_neighbors=k).fit(normal).kneighbors(x)[0].mean(1)
 
 
+def knn_standardise(normal: np.ndarray, scores: np.ndarray, k: int = 5, metric: str = "euclidean") -> np.ndarray:
+    """k-NN anomaly `scores` in units of the normal images' own k-NN distances (each normal image
+    against the others): on one scale whatever the representation, so scores can be summed."""
+    with_self = knn_anomaly_scores(normal, normal, k + 1, metric) * (k + 1) / k  # self at distance 0
+    return (scores - with_self.mean()) / max(with_self.std(), 1e-12)
+
+
 def auroc(is_anomaly: np.ndarray, scores: np.ndarray) -> float:
     """Area under the ROC curve of `scores` for telling anomalies (True) from normal examples."""
     is_anomaly = np.asarray(is_anomaly, dtype=bool)

@@ -1,5 +1,6 @@
 """The README's examples run as written: its commands parse and their configs load, its Python runs."""
 
+import argparse
 import re
 import shlex
 from pathlib import Path
@@ -8,6 +9,7 @@ import pytest
 
 from ganlearn import config
 from ganlearn.cli import _overrides, _parser, main
+from ganlearn.commands import COMMANDS
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
 
@@ -22,6 +24,11 @@ def commands() -> list[list[str]]:
         line for block in blocks("sh") for line in block.replace("\\\n", " ").splitlines()
     ]  # continued lines joined
     return [shlex.split(line, comments=True)[1:] for line in lines if line.startswith("ganlearn ")]
+
+
+def test_every_sub_command_has_a_function():
+    subparsers = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(subparsers.choices) == set(COMMANDS)
 
 
 def test_the_readme_has_examples():

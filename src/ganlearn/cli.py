@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sample", help="a grid of generated images from a run")
     p.add_argument("run_dir")
     p.add_argument("-n", type=int, default=64, help="number of images")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, dest="sample_seed", help="seed of the latent draws")
     p.add_argument("-o", "--out", help="PNG path (default: RUN_DIR/sample.png)")
 
     p = sub.add_parser(

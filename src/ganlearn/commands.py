@@ -167,7 +167,7 @@ def cmd_export(args) -> None:
 def cmd_sample(args) -> None:
     from .evaluate import sample_run
 
-    print(f"samples: {sample_run(args.run_dir, args.n, args.seed, args.out)}")
+    print(f"samples: {sample_run(args.run_dir, args.n, args.sample_seed, args.out)}")
 
 
 def cmd_configs(args) -> None:

@@ -60,13 +60,25 @@ def test_cosine_knn_ignores_length_and_sees_direction():
 
 def test_standardised_knn_puts_two_scales_on_one():
     rng = np.random.default_rng(0)
-    small, large = rng.normal(0, 1, (500, 3)), rng.normal(0, 100, (500, 3))  # one data set, two scales
-    new_small, new_large = rng.normal(0, 1, (200, 3)), rng.normal(0, 100, (200, 3))
-    z_small = knn_standardise(small, knn_anomaly_scores(small, new_small), 5)
-    z_large = knn_standardise(large, knn_anomaly_scores(large, new_large), 5)
-    assert abs(z_small.mean()) < 0.3 and abs(z_large.mean()) < 0.3  # new normal images score about 0
-    outlier = knn_standardise(small, knn_anomaly_scores(small, np.array([[8.0, 0, 0]])), 5)
-    assert outlier[0] > 5
+    normal, new = rng.normal(0, 1, (500, 3)), rng.normal(0, 1, (200, 3))
+    z = knn_standardise(normal, knn_anomaly_scores(normal, new), 5)
+    z_100 = knn_standardise(100 * normal, knn_anomaly_scores(100 * normal, 100 * new), 5)
+    np.testing.assert_allclose(z, z_100)  # the scale of a representation does not count
+    assert abs(z.mean()) < 0.3  # new normal images score about 0 ...
+    outlier = knn_standardise(normal, knn_anomaly_scores(normal, np.array([[8.0, 0, 0]])), 5)
+    assert outlier[0] > 5  # ... and an outlier many sds above
+
+
+def test_knn_of_the_normal_images_themselves_leaves_each_out_and_keeps_duplicates():
+    rng = np.random.default_rng(0)
+    normal = rng.normal(0, 1, (40, 4))
+    normal = np.concatenate([normal, normal[:5]])  # five images twice: their nearest other is at 0
+    own = knn_anomaly_scores(normal, None, k=1)
+    assert (own[:5] == 0).all() and (own[5:40] > 0).all()
+    cosine = knn_anomaly_scores(normal, None, k=1, metric="cosine")
+    assert (cosine[:5] < 1e-6).all() and (cosine[5:40] > 0).all()
+    with pytest.raises(Exception, match="more than k = 5 normal images, got 5"):
+        knn_anomaly_scores(normal[:5], None, k=5)
 
 
 def test_maps_are_coloured_by_cluster_when_there_are_no_labels():

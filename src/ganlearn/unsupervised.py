@@ -137,22 +137,30 @@ def embed_2d(x: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     raise ConfigError(f"unknown embedding method '{method}'; choose one of {', '.join(EMBED_METHODS)}")
 
 
-def knn_anomaly_scores(normal: np.ndarray, x: np.ndarray, k: int = 5, metric: str = "euclidean") -> np.ndarray:
-    """Mean distance from each row of x to its k nearest rows of `normal`. metric "cosine" compares
-    directions only (rows scaled to unit length first): the scale of a feature vector, which varies
-    with stroke thickness and contrast, then does not count as distance."""
-    if metric == "cosine":
-        normal, x = (a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12) for a in (normal, x))
-    elif metric != "euclidean":
+def _unit_rows(a: np.ndarray) -> np.ndarray:
+    return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+
+
+def knn_anomaly_scores(normal: np.ndarray, x: np.ndarray | None, k: int = 5, metric: str = "euclidean") -> np.ndarray:
+    """Mean distance from each row of x to its k nearest rows of `normal` (x None: from each row of
+    `normal` to its k nearest others). metric "cosine" compares directions only (rows scaled to unit
+    length first): the scale of a feature vector, which varies with stroke thickness and contrast,
+    then does not count as distance."""
+    if metric not in ("euclidean", "cosine"):
         raise ConfigError(f"unknown k-NN metric '{metric}'; choose euclidean or cosine")
+    if len(normal) <= k:
+        raise ConfigError(f"k-NN scores need more than k = {k} normal images, got {len(normal)}")
+    if metric == "cosine":
+        normal, x = _unit_rows(normal), None if x is None else _unit_rows(x)
     return NearestNeighbors(n_neighbors=k).fit(normal).kneighbors(x)[0].mean(1)
 
 
 def knn_standardise(normal: np.ndarray, scores: np.ndarray, k: int = 5, metric: str = "euclidean") -> np.ndarray:
-    """k-NN anomaly `scores` in units of the normal images' own k-NN distances (each normal image
-    against the others): on one scale whatever the representation, so scores can be summed."""
-    with_self = knn_anomaly_scores(normal, normal, k + 1, metric) * (k + 1) / k  # self at distance 0
-    return (scores - with_self.mean()) / max(with_self.std(), 1e-12)
+    """(scores - mean) / std of the normal images' own k-NN distances (each against the others), for
+    `scores` from `knn_anomaly_scores(normal, x, k, metric)`: on one scale whatever the representation,
+    so that scores in several can be summed."""
+    own = knn_anomaly_scores(normal, None, k, metric)
+    return (scores - own.mean()) / max(own.std(), 1e-12)
 
 
 def auroc(is_anomaly: np.ndarray, scores: np.ndarray) -> float:

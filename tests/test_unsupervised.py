@@ -77,7 +77,7 @@ def test_knn_of_the_normal_images_themselves_leaves_each_out_and_keeps_duplicate
     assert (own[:5] == 0).all() and (own[5:40] > 0).all()
     cosine = knn_anomaly_scores(normal, None, k=1, metric="cosine")
     assert (cosine[:5] < 1e-6).all() and (cosine[5:40] > 0).all()
-    with pytest.raises(Exception, match="more than k = 5 normal images, got 5"):
+    with pytest.raises(Exception, match="k = 5 need at least 6 normal images, got 5"):
         knn_anomaly_scores(normal[:5], None, k=5)
 
 

@@ -148,8 +148,9 @@ def knn_anomaly_scores(normal: np.ndarray, x: np.ndarray | None, k: int = 5, met
     then does not count as distance."""
     if metric not in ("euclidean", "cosine"):
         raise ConfigError(f"unknown k-NN metric '{metric}'; choose euclidean or cosine")
-    if len(normal) <= k:
-        raise ConfigError(f"k-NN scores need more than k = {k} normal images, got {len(normal)}")
+    need = k + 1 if x is None else k  # each normal image's neighbours are the others
+    if len(normal) < need:
+        raise ConfigError(f"k-NN scores with k = {k} need at least {need} normal images, got {len(normal)}")
     if metric == "cosine":
         normal, x = _unit_rows(normal), None if x is None else _unit_rows(x)
     return NearestNeighbors(n_neighbors=k).fit(normal).kneighbors(x)[0].mean(1)

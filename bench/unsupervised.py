@@ -10,7 +10,8 @@ is read in training):
 - anomaly detection in two protocols: `normal` (one class is the normal data, the nine others the
   anomalies: the standard protocol) and `out` (one class held out of training is the anomaly:
   GANomaly's); per class, a GAN trained on the normal classes' training images, and the test AUROC
-  of every score of `ganlearn anomaly` (f-AnoGAN's reconstruction score, D's output, k-NN distances).
+  of every score of `ganlearn anomaly` (f-AnoGAN's reconstruction score, D's output, k-NN distances and
+  the standardised sum of two).
 Prints tables (mean ± sample std over seeds) and writes JSON.
 """
 

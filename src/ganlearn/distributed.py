@@ -39,6 +39,13 @@ def init(device: torch.device) -> torch.device:
     return device
 
 
+def close() -> None:
+    """Leave the process group (a no-op in one process). Gloo's threads must stop before the process
+    exits: left running, they can abort it at exit ("terminate called without an active exception")."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def check_batch(batch_size: int) -> None:
     size = world()[1]
     if batch_size % size:

@@ -277,4 +277,5 @@ def run(cfg: Config, name: str, resume: str | Path | None = None) -> Path:
     if main:
         print(message + (f" ({distributed.world()[1]} processes)" if distributed.world()[1] > 1 else ""))
     fit(t, RunLog(run_dir if main else None))
+    distributed.close()
     return run_dir

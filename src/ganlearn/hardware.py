@@ -44,7 +44,7 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype:
     """The autocast dtype of the training steps: `auto` is bf16 on a CPU that does it natively, else fp32.
 
     Not bf16 on CUDA: our 28x28 nets' steps are bound by kernel launches there, and autocast's casts
-    add launches; on an H100 bf16 made an epoch 5-25 % slower (commit b671230, docs/benchmarks.md).
+    add launches; on an H200 bf16 made the mnist_ssl step 43 % slower (docs/results.md).
     Ask for it by name.
     """
     if name == "bf16" or (name == "auto" and device.type == "cpu" and cpu_has_native_bf16()):

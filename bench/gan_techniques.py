@@ -21,12 +21,11 @@ import numpy as np
 
 from ganlearn import config
 from ganlearn.data import load_dataset
-from ganlearn.domain import load_domain_classifier
-from ganlearn.plots import plot_lines, save_grid
-from ganlearn.predict import generate
-from ganlearn.runlog import RunLog
-from ganlearn.scores import reference_stats, score_images
+from ganlearn.evaluation.domain_scores import load_domain_classifier, reference_stats, score_images
+from ganlearn.evaluation.plots import plot_lines, save_grid
+from ganlearn.models.outputs import generate
 from ganlearn.train import build, fit
+from ganlearn.train.runlog import RunLog
 
 GAN_VARIANTS = {
     "baseline (non-saturating)": [],
@@ -42,7 +41,7 @@ SSL_VARIANTS = {
     "one-sided label smoothing 0.9": ["train.real_label=0.9"],
     "virtual batch norm": ["model.vbn_ref=64"],
     "historical averaging 1e-4": ["train.historical_averaging=0.0001"],
-    "self-training (p >= 0.99 after 2 epochs)": ["train.pseudo_label_threshold=0.99", "train.pseudo_label_start=2"],
+    "self-training (p >= 0.99 after 2 epochs)": ["self_training.threshold=0.99", "self_training.start=2"],
 }
 
 

@@ -27,20 +27,20 @@ import torch
 
 from ganlearn import config
 from ganlearn.data import load_dataset
+from ganlearn.evaluation.metrics import segmentation_scores
+from ganlearn.evaluation.plots import plot_lines
 from ganlearn.hardware import cpu_name
-from ganlearn.plots import plot_lines
-from ganlearn.predict import predict_label_maps
-from ganlearn.runlog import RunLog
-from ganlearn.segmentation import segmentation_scores
+from ganlearn.models.outputs import predict_label_maps
 from ganlearn.train import build, fit
+from ganlearn.train.runlog import RunLog
 
-OFF = ["train.adv_unlabelled_weight=0", "train.semi_weight=0"]
+OFF = ["seg.adv_unlabelled_weight=0", "seg.semi_weight=0"]
 VARIANTS = {  # name -> (description, overrides of mnist_seg): Hung et al.'s weights, or 0
-    "ce": ("cross-entropy", ["train.adv_weight=0", *OFF]),
-    "adv": ("+ adversarial", ["train.adv_weight=0.01", *OFF]),
+    "ce": ("cross-entropy", ["seg.adv_weight=0", *OFF]),
+    "adv": ("+ adversarial", ["seg.adv_weight=0.01", *OFF]),
     "hung": (
         "+ adversarial + semi-supervised",
-        ["train.adv_weight=0.01", "train.adv_unlabelled_weight=0.001", "train.semi_weight=0.1"],
+        ["seg.adv_weight=0.01", "seg.adv_unlabelled_weight=0.001", "seg.semi_weight=0.1"],
     ),
 }
 

@@ -24,9 +24,9 @@ import torch
 from ganlearn import config
 from ganlearn.data import load_dataset
 from ganlearn.hardware import cpu_name
-from ganlearn.predict import predict_probs
-from ganlearn.runlog import RunLog
+from ganlearn.models.outputs import predict_probs
 from ganlearn.train import build, fit
+from ganlearn.train.runlog import RunLog
 
 
 def run_one(cfg_name: str, overrides: list[str], data) -> tuple[list[dict], np.ndarray]:

@@ -36,8 +36,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from ganlearn import config
 from ganlearn.data import load_dataset
 from ganlearn.hardware import cpu_name, resolve_device
-from ganlearn.schedule import epoch_orders
-from ganlearn.train import build, train_iteration
+from ganlearn.train import build
+from ganlearn.train.loop import train_iteration
+from ganlearn.train.schedule import epoch_orders
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 PRODUCTS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::mkldnn_convolution", "aten::convolution_backward")

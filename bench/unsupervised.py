@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from ganlearn import config
+from ganlearn.analysis.anomaly import anomaly_run
+from ganlearn.analysis.clustering import cluster_run
 from ganlearn.hardware import cpu_name
-from ganlearn.probes import anomaly_run, cluster_run
 from ganlearn.train import run
 
 PROTOCOLS = {  # protocol -> the classes excluded from training when class c is the one studied

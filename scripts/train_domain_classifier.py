@@ -24,7 +24,7 @@ from safetensors.torch import save_file
 
 from ganlearn.data import find_mnist_folder, load_mnist
 from ganlearn.data.mnist import MNIST_FILES
-from ganlearn.domain import DomainClassifier
+from ganlearn.evaluation.domain_scores import DomainClassifier
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "ganlearn" / "weights"
 

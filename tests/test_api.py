@@ -4,7 +4,7 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from ganlearn.api import GANClassifier
+from ganlearn.estimator import GANClassifier
 
 SMALL = dict(
     d_hidden=(64, 32),

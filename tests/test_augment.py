@@ -3,14 +3,16 @@
 import pytest
 import torch
 
-from ganlearn import config, train
-from ganlearn.augment import random_shift
+from ganlearn import config
 from ganlearn.data import load_digits
+from ganlearn.data.augment import random_shift
 from ganlearn.errors import ConfigError
-from ganlearn.runlog import RunLog
-from ganlearn.schedule import epoch_orders
 from ganlearn.steps import Batch
-from ganlearn.train import build, fit, train_iteration
+from ganlearn.train import build, fit
+from ganlearn.train import loop as train
+from ganlearn.train.loop import train_iteration
+from ganlearn.train.runlog import RunLog
+from ganlearn.train.schedule import epoch_orders
 
 
 def centroid(x: torch.Tensor) -> torch.Tensor:

@@ -74,7 +74,7 @@ def test_resume_reads_keys_older_checkpoints_lack_as_their_defaults():
 
 def test_exported_model_round_trip_and_bad_files(tmp_path, capsys):
     from ganlearn.cli import main
-    from ganlearn.export import load_exported
+    from ganlearn.deploy.export import load_exported
 
     assert (
         main(

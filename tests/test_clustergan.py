@@ -9,11 +9,12 @@ import torch
 from PIL import Image
 
 from ganlearn import config
+from ganlearn.analysis.clustering import cluster_accuracy
+from ganlearn.analysis.features import gan_latents
 from ganlearn.cli import main
 from ganlearn.data import load_dataset
-from ganlearn.runlog import RunLog
 from ganlearn.train import build, fit, run
-from ganlearn.unsupervised import cluster_accuracy, gan_latents
+from ganlearn.train.runlog import RunLog
 
 CLUSTER = ["train.mode=cluster", "model.categories=10", "model.z_dim=20", "train.progress=false"]
 
@@ -51,7 +52,7 @@ def test_clustergan_learns_categories_that_match_digit_classes(tmp_path):
 
 
 def test_a_resumed_cluster_run_matches_a_straight_one_bit_for_bit(monkeypatch, tmp_path):
-    from ganlearn import train
+    from ganlearn.train import loop as train
 
     cfg = _digits_cluster(tmp_path, ["train.epochs=3", "train.iters_per_epoch=5"])
     data = load_dataset(cfg.data)

@@ -66,12 +66,12 @@ def test_generator_learning_rate_defaults_to_the_discriminator_s_and_is_checked(
     "overrides, message",
     [
         (
-            ["train.pseudo_label_threshold=0.9", "train.mode=gan"],
-            "train.pseudo_label_threshold is not used in mode gan",
+            ["self_training.threshold=0.9", "train.mode=gan"],
+            "self_training.threshold is not used in mode gan",
         ),
         (["train.augment_shift=2", "train.mode=gan"], "train.augment_shift is not used in mode gan"),
         (["data.exclude_classes=[3]"], "data.exclude_classes is not used in mode ssl"),
-        (["train.adv_weight=0.1"], "train.adv_weight is not used in mode ssl"),
+        (["seg.adv_weight=0.1"], "seg.adv_weight is not used in mode ssl"),
         (["train.g_loss=feature_matching", "train.mode=supervised"], "train.g_loss is not used in mode supervised"),
         (["train.g_loss=segmentation"], "train.g_loss"),
         (["train.mode=seg"], "do not go together"),

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ganlearn.cli import main
-from ganlearn.evaluate import evaluate_ensemble, evaluate_run
+from ganlearn.evaluation.report import evaluate_ensemble, evaluate_run
 
 
 def _train(out_dir, *args):

@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from ganlearn import config
 from ganlearn.cli import main
 from ganlearn.errors import GanlearnError
-from ganlearn.evaluate import evaluate_run
-from ganlearn.fidelity import check_inception_weights, inception_fid
-from ganlearn.metrics import feature_stats, frechet_distance
+from ganlearn.evaluation.inception_fid import check_inception_weights, inception_fid
+from ganlearn.evaluation.metrics import feature_stats, frechet_distance
+from ganlearn.evaluation.report import evaluate_run
 from ganlearn.train import run
 
 

@@ -5,12 +5,11 @@ import torch
 
 from ganlearn import config
 from ganlearn.data import load_digits, load_mnist
-from ganlearn.domain import load_domain_classifier
-from ganlearn.evaluate import evaluate_run
-from ganlearn.predict import generate
-from ganlearn.runlog import RunLog
-from ganlearn.scores import reference_stats, score_images
+from ganlearn.evaluation.domain_scores import load_domain_classifier, reference_stats, score_images
+from ganlearn.evaluation.report import evaluate_run
+from ganlearn.models.outputs import generate
 from ganlearn.train import build, fit, run
+from ganlearn.train.runlog import RunLog
 
 QUICK = ["train.progress=false"]
 
@@ -90,8 +89,8 @@ def test_evaluate_reports_sample_scores_for_a_gan_run(data_dir, tmp_path):
 def test_self_training_selects_confident_pseudo_labels_and_resumes(tmp_path):
     overrides = QUICK + [
         "train.epochs=3",
-        "train.pseudo_label_threshold=0.9",
-        "train.pseudo_label_start=1",
+        "self_training.threshold=0.9",
+        "self_training.start=1",
         f"train.out_dir={tmp_path}",
     ]
     cfg, _ = config.load("digits_ssl", overrides)

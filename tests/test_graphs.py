@@ -7,11 +7,13 @@ from functools import partial
 import pytest
 import torch
 
-from ganlearn import config, graphs, train
+from ganlearn import config
 from ganlearn.data import load_digits
 from ganlearn.errors import ConfigError
-from ganlearn.runlog import RunLog
-from ganlearn.schedule import ema_update, epoch_orders
+from ganlearn.train import cuda_graphs as graphs
+from ganlearn.train import loop as train
+from ganlearn.train.runlog import RunLog
+from ganlearn.train.schedule import ema_update, epoch_orders
 
 # a decaying learning rate and an EMA warm-up: what the graph reads changes at every iteration
 SHORT = ["train.progress=false", "train.epochs=1", "train.iters_per_epoch=7", "train.lr_decay_start=0.3"]
@@ -96,7 +98,7 @@ def test_a_captured_run_trains_on_a_gpu():
     "sets, device, message",
     [
         ([], "cpu", "it needs a GPU"),
-        (["train.pseudo_label_threshold=0.9"], "cuda", "pseudo-labelled batch"),
+        (["self_training.threshold=0.9"], "cuda", "pseudo-labelled batch"),
     ],
 )
 def test_runs_a_fixed_graph_cannot_hold_are_refused_in_one_line(sets, device, message):

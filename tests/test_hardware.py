@@ -3,14 +3,7 @@ import torch
 
 from ganlearn.config import load
 from ganlearn.errors import ConfigError
-from ganlearn.hardware import (
-    autocast,
-    cpu_has_native_bf16,
-    cpu_name,
-    fork_rng,
-    keep_freed_memory,
-    resolve_precision,
-)
+from ganlearn.hardware import autocast, cpu_has_native_bf16, cpu_name, fork_rng, keep_freed_memory, resolve_precision
 
 
 def test_precision_names():

@@ -3,7 +3,8 @@ import torch
 
 from ganlearn.config import ModelConfig
 from ganlearn.errors import ConfigError
-from ganlearn.nets import MODELS, WNLinear, _RowScale, build_models, data_dependent_init
+from ganlearn.models import MODELS, build_models
+from ganlearn.models.gan import WNLinear, _RowScale, data_dependent_init
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from ganlearn.data import load_mnist
-from ganlearn.domain import available, load_domain_classifier
-from ganlearn.metrics import class_coverage, feature_stats, frechet_distance
-from ganlearn.scores import reference_stats, score_images
+from ganlearn.evaluation.domain_scores import available, load_domain_classifier, reference_stats, score_images
+from ganlearn.evaluation.metrics import class_coverage, feature_stats, frechet_distance
 
 N = 2000
 

@@ -9,17 +9,17 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ganlearn import cli, config
+from ganlearn.analysis.features import features_run
 from ganlearn.config import ModelConfig
 from ganlearn.data import Dataset
 from ganlearn.data import segmentation as segdata
 from ganlearn.data import split as segsplit
+from ganlearn.data.arrays import IGNORE
 from ganlearn.errors import ConfigError, DataError, GanlearnError
-from ganlearn.evaluate import evaluate_run
+from ganlearn.evaluation.metrics import iou_per_class, segmentation_confusion, segmentation_scores
+from ganlearn.evaluation.report import evaluate_run
 from ganlearn.losses import confident_self_training_loss, one_hot_maps, pixel_adversarial_loss
-from ganlearn.metrics import IGNORE, iou_per_class, segmentation_confusion
-from ganlearn.nets import build_models
-from ganlearn.probes import features_run
-from ganlearn.segmentation import segmentation_scores
+from ganlearn.models import build_models
 from ganlearn.train import run
 
 
@@ -144,15 +144,15 @@ QUICK = [
 ]
 
 
-CROSS_ENTROPY = ["train.adv_weight=0", "train.adv_unlabelled_weight=0", "train.semi_weight=0"]
+CROSS_ENTROPY = ["seg.adv_weight=0", "seg.adv_unlabelled_weight=0", "seg.semi_weight=0"]
 
 
-HUNG = ["train.adv_weight=0.01", "train.adv_unlabelled_weight=0.001", "train.semi_weight=0.1"]
+HUNG = ["seg.adv_weight=0.01", "seg.adv_unlabelled_weight=0.001", "seg.semi_weight=0.1"]
 
 
 @pytest.mark.parametrize("terms", [CROSS_ENTROPY, HUNG], ids=["cross-entropy", "hung"])
 def test_short_training_lowers_the_segmentation_loss_and_resumes(data_dir, tmp_path, terms):
-    overrides = QUICK + [f"data.data_dir={data_dir}", f"train.out_dir={tmp_path}", "train.semi_start=0.5", *terms]
+    overrides = QUICK + [f"data.data_dir={data_dir}", f"train.out_dir={tmp_path}", "seg.semi_start=0.5", *terms]
     cfg, _ = config.load("mnist_seg", overrides)
     run_dir = run(cfg, "seg")
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
@@ -173,7 +173,7 @@ def test_semi_supervised_adversarial_term_and_evaluate(data_dir, tmp_path, capsy
         f"train.out_dir={tmp_path}",
         "data.label_rate=0.1",
         "data.val_rate=0.25",
-        "train.semi_start=0",
+        "seg.semi_start=0",
         *HUNG,
         "train.epochs=1",
     ]
@@ -267,9 +267,9 @@ def test_seg_folder_with_unlabelled_images_trains_and_predict_writes_label_maps(
         (["train.mode=ssl"], "mode ssl, data set mnist-seg and model unet do not go together"),
         (["data.dataset=mnist"], r"mode seg takes the data sets mnist-seg \| fashion-seg \| seg-folder"),
         (["data.label_rate=null", "data.labels_per_class=10"], "set data.label_rate"),
-        (["train.adv_weight=-1"], "semi_weight must be >= 0"),
-        (["train.semi_threshold=1.5"], r"semi_threshold in \[0, 1\)"),
-        (["train.semi_start=2"], "fraction of the training steps"),
+        (["seg.adv_weight=-1"], "semi_weight must be >= 0"),
+        (["seg.semi_threshold=1.5"], r"semi_threshold in \[0, 1\)"),
+        (["seg.semi_start=2"], "fraction of the training steps"),
     ],
 )
 def test_seg_config_mistakes_are_named(overrides, message):

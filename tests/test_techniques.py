@@ -1,6 +1,6 @@
 import torch
 
-from ganlearn.techniques import HistoricalAverage, MinibatchDiscrimination, VirtualBatchNorm, batch_dependent
+from ganlearn.models.techniques import HistoricalAverage, MinibatchDiscrimination, VirtualBatchNorm, batch_dependent
 
 
 def test_minibatch_discrimination_depends_on_the_other_samples():

@@ -12,14 +12,15 @@ import numpy as np
 import pytest
 import torch
 
-from ganlearn import config, train
+from ganlearn import config
 from ganlearn.checkpoint import load_checkpoint
 from ganlearn.cli import main
 from ganlearn.data import load_dataset, load_digits
 from ganlearn.errors import TrainingError
 from ganlearn.modes import MODES
-from ganlearn.runlog import RunLog
 from ganlearn.train import build, fit
+from ganlearn.train import loop as train
+from ganlearn.train.runlog import RunLog
 
 QUICK = ["train.progress=false"]
 

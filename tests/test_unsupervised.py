@@ -8,17 +8,12 @@ import pytest
 from PIL import Image
 
 from ganlearn import config
+from ganlearn.analysis.anomaly import auroc, knn_anomaly_scores, knn_standardise
+from ganlearn.analysis.clustering import cluster_accuracy
+from ganlearn.analysis.features import kmeans, pixel_baselines
+from ganlearn.analysis.maps import map_colours
 from ganlearn.cli import main
 from ganlearn.train import run
-from ganlearn.unsupervised import (
-    auroc,
-    cluster_accuracy,
-    kmeans,
-    knn_anomaly_scores,
-    knn_standardise,
-    map_colours,
-    pixel_baselines,
-)
 
 QUICK = ["train.progress=false", "train.epochs=2", "train.iters_per_epoch=10"]
 

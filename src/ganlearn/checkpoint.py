@@ -1,4 +1,5 @@
-"""Checkpoints: written atomically, read with weights_only=True, refused when the config differs."""
+"""Checkpoints: written atomically, read with weights_only=True, refused when the config differs; and
+a run folder read back (`load_run`: its config and checkpoint; `restore_models`: its networks)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from pathlib import Path
 
 import torch
 
-from .errors import CheckpointError
+from . import config as config_mod
+from .errors import CheckpointError, GanlearnError
+from .models import build_models
+from .modes import MODES
+
+CHECKPOINT = "checkpoint.pt"  # a run folder's checkpoint file
 
 # keys that may change between a run and its resumption: where data lives, how long to train, display
 RESUMABLE_CHANGES = {
@@ -95,3 +101,26 @@ def check_same_config(saved: dict, current: dict, defaults: dict | None = None) 
     ]
     if diffs:
         raise CheckpointError("the config differs from the checkpoint's: " + "; ".join(diffs))
+
+
+def load_run(run_dir: str | Path, overrides: list[str] = ()):
+    """(config, checkpoint state) of a run folder; `overrides` may point data.data_dir elsewhere. The
+    run is evaluated where it is: on a GPU if there is one, else on the CPU (train.device: auto)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise GanlearnError(f"run folder does not exist: {run_dir}")
+    state = load_checkpoint(run_dir / CHECKPOINT)
+    raw = config_mod.upgrade(state["config"])
+    raw["train"]["device"] = "auto"
+    for section, key, value in map(config_mod.parse_override, overrides):
+        raw.setdefault(section, {})[key] = value
+    return config_mod.from_dict(raw), state
+
+
+def restore_models(cfg, state, device: torch.device):
+    """The run's generator and EMA discriminator, in evaluation mode."""
+    n_out = MODES[cfg.train.mode].d_outputs(len(state["classes"]))
+    G, D = build_models(cfg.model, state["image_shape"], n_out)
+    load_weights(G, state["G"], "generator")
+    load_weights(D, state["D_ema"], "discriminator")
+    return G.to(device).eval(), D.to(device).eval()

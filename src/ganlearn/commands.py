@@ -11,8 +11,8 @@ from .errors import GanlearnError
 
 
 def cmd_train(args) -> None:
-    from .distributed import is_main
     from .train import run
+    from .train.distributed import is_main
 
     source = args.config
     if args.resume and not source:
@@ -35,7 +35,7 @@ def cmd_train(args) -> None:
 def cmd_evaluate(args) -> None:
     if len(args.run_dirs) > 1:
         return cmd_evaluate_ensemble(args)
-    from .evaluate import evaluate_run
+    from .evaluation.report import evaluate_run
 
     report = evaluate_run(args.run_dirs[0], args.overrides, args.samples, args.inception_weights)
     if "miou" in report:
@@ -68,7 +68,7 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_evaluate_ensemble(args) -> None:
-    from .evaluate import evaluate_ensemble
+    from .evaluation.report import evaluate_ensemble
 
     if args.inception_weights:
         raise GanlearnError("--inception-weights scores one run's generator; give one run folder")
@@ -82,13 +82,13 @@ def cmd_evaluate_ensemble(args) -> None:
 
 
 def cmd_features(args) -> None:
-    from .probes import features_run
+    from .analysis.features import features_run
 
     print(f"features: {features_run(args.run_dir, args.split, args.out, args.overrides)}")
 
 
 def cmd_cluster(args) -> None:
-    from .probes import cluster_inputs, cluster_run
+    from .analysis.clustering import cluster_inputs, cluster_run
 
     if args.inputs:
         print(f"clusters: {cluster_inputs(args.run_dir, args.inputs, args.out, args.k, overrides=args.overrides)}")
@@ -106,7 +106,7 @@ def cmd_cluster(args) -> None:
 
 
 def cmd_embed(args) -> None:
-    from .probes import embed_run
+    from .analysis.maps import embed_run
 
     path = embed_run(
         args.run_dir,
@@ -123,7 +123,7 @@ def cmd_embed(args) -> None:
 
 
 def cmd_anomaly(args) -> None:
-    from .probes import anomaly_inputs, anomaly_run
+    from .analysis.anomaly import anomaly_inputs, anomaly_run
 
     if args.inputs:
         print(f"scores: {anomaly_inputs(args.run_dir, args.inputs, args.out, args.k, overrides=args.overrides)}")
@@ -138,7 +138,7 @@ def cmd_anomaly(args) -> None:
 def cmd_predict(args) -> None:
     import time
 
-    from .inference import load, write_label_maps, write_predictions
+    from .deploy.trained_model import load, write_label_maps, write_predictions
 
     model = load(args.model)
     start = time.perf_counter()
@@ -154,7 +154,7 @@ def cmd_predict(args) -> None:
 
 
 def cmd_export(args) -> None:
-    from .export import export_onnx, export_run
+    from .deploy.export import export_onnx, export_run
 
     if args.format == "onnx":
         print(f"model: {export_onnx(args.run_dir, args.out)}  (onnxruntime: images -> probabilities, p_real)")
@@ -165,7 +165,7 @@ def cmd_export(args) -> None:
 
 
 def cmd_sample(args) -> None:
-    from .evaluate import sample_run
+    from .evaluation.report import sample_run
 
     print(f"samples: {sample_run(args.run_dir, args.n, args.sample_seed, args.out)}")
 

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import yaml
 
-from .config_checks import validate
-from .data import DATASETS
+from .data import DATASETS, SOURCE_KEYS
 from .errors import ConfigError
-from .modes import G_LOSSES, MODES
-from .nets import MODELS
+from .models import MODELS
+from .modes import G_LOSSES, MODE_SECTIONS, MODES, check_mode
 
 
 @dataclass
@@ -84,17 +83,6 @@ class TrainConfig:
     ema_decay: float = 0.999  # evaluation uses an exponential moving average of D
     augment_shift: float = 0.0  # modes ssl, supervised: move each labelled image by up to this many pixels
     augment_unlabelled: bool = False  # mode ssl: move the unlabelled images (D's real term, G's target) too
-    # self-training: pseudo-label the unlabelled images D classifies this confidently ...
-    pseudo_label_threshold: float | None = None
-    pseudo_label_start: int = 5  # ... after this many warm-up epochs (re-selected at the start of every epoch)
-    pseudo_label_weight: float = 1.0  # weight of the pseudo-labelled cross-entropy in the D loss
-    # mode seg, Hung et al. 2018's terms (the paper: 0.01, 0.001, 0.1); every weight 0: plain cross-entropy
-    adv_weight: float = 0.0  # the adversarial term on labelled images' predicted maps
-    adv_unlabelled_weight: float = 0.0  # the adversarial term on unlabelled images' predicted maps
-    semi_weight: float = 0.0  # cross-entropy against the segmenter's own prediction where the adversary is confident
-    semi_threshold: float = 0.2  # ... confident: sigmoid of the adversary's per-pixel logit above this
-    semi_start: float = 0.25  # ... from this fraction of the training steps on
-    latent_weight: float = 10.0  # mode cluster: weight of the encoder's error recovering G's latent
     seed: int = 1  # seeds the labelled split and the training
     device: str = "auto"  # auto | cpu | cuda
     precision: str = "auto"  # auto | fp32 | bf16 autocast in training steps (auto: bf16 on a CPU that has it natively)
@@ -113,14 +101,23 @@ class TrainConfig:
         return self.lr if self.g_lr is None else self.g_lr
 
 
-@dataclass
-class Config:
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+COMMON_SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+SECTIONS = COMMON_SECTIONS | MODE_SECTIONS  # and one section of its own per mode that has keys of its own
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+
+def _to_dict(cfg) -> dict:
+    """The sections every mode reads and those of the config's own mode, as nested dicts."""
+    used = [*COMMON_SECTIONS, *MODES[cfg.train.mode].sections]
+    return {name: dataclasses.asdict(getattr(cfg, name)) for name in used}
+
+
+# Config: one field per section, cfg.data, cfg.model, cfg.train, cfg.seg, ... (a dataclass built from
+# SECTIONS, so that a mode's own section is declared once, in its MODES entry)
+Config = dataclasses.make_dataclass(
+    "Config",
+    [(name, cls, field(default_factory=cls)) for name, cls in SECTIONS.items()],
+    namespace={"to_dict": _to_dict, "__module__": __name__},
+)
 
 
 def _choices() -> dict:
@@ -187,6 +184,29 @@ REMOVED = {
     "train.adv_unlabelled": False,  # Luc et al.'s image-level adversary, replaced by Hung et al.'s
     "train.label_map_tau": ANY,
 }
+# keys that moved in 0.3 to the section of the one mode that reads them: their old names still load
+MOVED = {
+    "train.pseudo_label_threshold": "self_training.threshold",
+    "train.pseudo_label_start": "self_training.start",
+    "train.pseudo_label_weight": "self_training.weight",
+    "train.latent_weight": "cluster.latent_weight",
+    **{f"train.{key}": f"seg.{key}" for key in ("adv_weight", "adv_unlabelled_weight", "semi_weight")},
+    **{f"train.{key}": f"seg.{key}" for key in ("semi_threshold", "semi_start")},
+}
+
+
+def upgrade(raw: dict) -> dict:
+    """A copy of a config's nested dicts `raw` with each key of MOVED under its new name (a config of 0.2
+    as 0.3 reads it)."""
+    raw = {name: dict(values) if isinstance(values, dict) else values for name, values in raw.items()}
+    for old, new in MOVED.items():
+        (old_section, old_key), (section, key) = old.split("."), new.split(".")
+        if isinstance(raw.get(old_section), dict) and old_key in raw[old_section]:
+            value = raw[old_section].pop(old_key)
+            if not isinstance(raw.setdefault(section, {}), dict) or key in raw[section]:
+                raise ConfigError(f"config key '{old}' is now '{new}': set only '{new}'")
+            raw[section][key] = value
+    return raw
 
 
 def _drop_removed(section: str, values: dict) -> dict:
@@ -224,18 +244,75 @@ def _section_from_dict(cls, section: str, values: dict):
 def from_dict(raw: dict) -> Config:
     """Build a Config from nested dicts; unknown sections or keys raise ConfigError."""
     if not isinstance(raw, dict):
-        raise ConfigError("a config must be a mapping of sections (data, model, train)")
-    sections = {f.name: f.type for f in dataclasses.fields(Config)}
+        raise ConfigError("a config must be a mapping of sections (data, model, train, ...)")
+    raw = upgrade(raw)
     for name in raw:
-        if name not in sections:
-            raise ConfigError(f"unknown config section '{name}'{_suggest(name, sections)}")
+        if name not in SECTIONS:
+            raise ConfigError(f"unknown config section '{name}'{_suggest(name, SECTIONS)}")
     data = raw.get("data") or {}
     if isinstance(data, dict) and data.get("label_rate") is not None and "labels_per_class" not in data:
         raw = {**raw, "data": {**data, "labels_per_class": None}}  # a rate replaces the default count
-    classes = typing.get_type_hints(Config)
-    cfg = Config(**{name: _section_from_dict(classes[name], name, raw.get(name) or {}) for name in sections})
-    validate(cfg, Config())
+    cfg = Config(**{name: _section_from_dict(cls, name, raw.get(name) or {}) for name, cls in SECTIONS.items()})
+    _validate(cfg, Config())
     return cfg
+
+
+# Checks that a type check cannot express; those of a mode are its own (modes.check_mode).
+AT_LEAST_1, POSITIVE = (lambda v: v >= 1, "at least 1"), (lambda v: v > 0, "positive")
+NOT_NEGATIVE = (lambda v: v >= 0, ">= 0")
+LIMITS = {  # key -> (test, what the value must be); a key set to null is not tested
+    **dict.fromkeys(["data.labels_per_class", "data.canvas_size", "data.max_objects"], AT_LEAST_1),
+    **dict.fromkeys(["data.train_canvases", "data.test_canvases"], AT_LEAST_1),
+    "data.label_rate": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    **dict.fromkeys(["data.occluders", "model.minibatch_kernels", "model.vbn_ref"], NOT_NEGATIVE),
+    **dict.fromkeys(["train.epochs", "train.batch_size", "train.eval_batch_size"], AT_LEAST_1),
+    **dict.fromkeys(["train.lr", "train.g_lr", "train.adam_eps"], POSITIVE),
+    "train.beta1": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "train.ema_decay": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "train.lr_decay_start": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "train.real_label": (lambda v: 0.5 < v <= 1, "in (0.5, 1]"),
+    **dict.fromkeys(["train.augment_shift", "train.nan_retries", "train.historical_averaging"], NOT_NEGATIVE),
+}
+
+
+def _validate(cfg, defaults) -> None:
+    """Checks across keys and of each key's range; `defaults` is Config(), the values that keys of
+    other modes and data sets must keep."""
+    for key, (ok, what) in LIMITS.items():
+        section, name = key.split(".")
+        if (value := getattr(getattr(cfg, section), name)) is not None and not ok(value):
+            raise ConfigError(f"{key} must be {what}, got {value}")
+    _validate_data(cfg.data, defaults.data)
+    if cfg.train.augment_unlabelled and not cfg.train.augment_shift:
+        raise ConfigError(
+            "train.augment_unlabelled moves the unlabelled images as train.augment_shift moves "
+            "the labelled ones: set train.augment_shift too"
+        )
+    mode, kind = MODES[cfg.train.mode], DATASETS[cfg.data.dataset].kind
+    if mode.kind != kind or MODELS[cfg.model.name].kind != kind:
+        raise ConfigError(
+            f"mode {cfg.train.mode}, data set {cfg.data.dataset} and model {cfg.model.name} do not go "
+            f"together: mode {cfg.train.mode} takes the data sets "
+            f"{' | '.join(n for n, s in DATASETS.items() if s.kind == mode.kind)} and the models "
+            f"{' | '.join(n for n, m in MODELS.items() if m.kind == mode.kind)}"
+        )
+    check_mode(cfg, defaults)
+
+
+def _validate_data(d: DataConfig, defaults: DataConfig) -> None:
+    if d.labels_per_class is not None and d.label_rate is not None:
+        raise ConfigError("set at most one of data.labels_per_class and data.label_rate (neither: every label)")
+    for key in sorted(SOURCE_KEYS - DATASETS[d.dataset].keys):
+        if getattr(d, key) != getattr(defaults, key):
+            users = [name for name, source in DATASETS.items() if key in source.keys]
+            raise ConfigError(f"data.{key} is not read by data set {d.dataset} (it is for {' | '.join(users)})")
+    if d.channels not in (None, 1, 3):
+        raise ConfigError(f"data.channels must be 1 (grey) or 3 (RGB), got {d.channels}")
+    size = [d.image_size] * 2 if isinstance(d.image_size, int) else d.image_size
+    if size is not None and (len(size) != 2 or min(size) < 1):
+        raise ConfigError(f"data.image_size must be a side or [height, width] of at least 1, got {d.image_size}")
+    if DATASETS[d.dataset].needs_path and not d.path:
+        raise ConfigError(f"data.path is required for dataset '{d.dataset}'")
 
 
 def builtin_configs() -> list[str]:

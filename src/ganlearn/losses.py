@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .metrics import IGNORE
+from .data.arrays import IGNORE
 
 
 def real_logit(logits: torch.Tensor) -> torch.Tensor:

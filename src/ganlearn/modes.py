@@ -2,14 +2,16 @@
 the data sets and models it takes, and what applies to its runs (what is evaluated and pictured
 after each epoch, which of `evaluate`, `sample` and the unsupervised commands accept them).
 
-Adding a mode is one entry in MODES plus its step functions (steps.py). No other module compares
-mode names: they read a Mode's attributes.
+Keys that only one mode reads live in that mode's own config section (`seg:`, `cluster:`,
+`self_training:`), a dataclass declared here beside the mode; config.Config has one field per
+section. Adding a mode is one entry in MODES plus its step functions (steps.py). No other module
+compares mode names: they read a Mode's attributes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 from .data import split
 from .errors import ConfigError
@@ -27,29 +29,62 @@ from .steps import (
 G_LOSSES = {"feature_matching": feature_matching_g_step, "nonsaturating": nonsaturating_g_step}
 
 
+@dataclass
+class SelfTrainingConfig:
+    """Mode ssl's self-training: D's confident predictions on unlabelled images become their labels."""
+
+    threshold: float | None = None  # pseudo-label the unlabelled images D classifies this confidently (null: off) ...
+    start: int = 5  # ... after this many warm-up epochs (re-selected at the start of every epoch)
+    weight: float = 1.0  # weight of the pseudo-labelled cross-entropy in the D loss
+
+
+@dataclass
+class ClusterConfig:
+    """Mode cluster (ClusterGAN): G's categorical latent is recovered by an encoder."""
+
+    latent_weight: float = 10.0  # weight of the encoder's error recovering G's latent
+
+
+@dataclass
+class SegConfig:
+    """Mode seg, Hung et al. 2018's terms (the paper: 0.01, 0.001, 0.1); every weight 0: plain cross-entropy."""
+
+    adv_weight: float = 0.0  # the adversarial term on labelled images' predicted maps
+    adv_unlabelled_weight: float = 0.0  # the adversarial term on unlabelled images' predicted maps
+    semi_weight: float = 0.0  # cross-entropy against the segmenter's own prediction where the adversary is confident
+    semi_threshold: float = 0.2  # ... confident: sigmoid of the adversary's per-pixel logit above this
+    semi_start: float = 0.25  # ... from this fraction of the training steps on
+
+
+def _ssl_check(cfg) -> None:
+    threshold = cfg.self_training.threshold
+    if threshold is not None and not 0 < threshold < 1:
+        raise ConfigError(f"self_training.threshold must be in (0, 1), got {threshold}")
+
+
 def _seg_check(cfg) -> None:
     if cfg.data.label_rate is None or cfg.data.val_per_class:
         raise ConfigError(
             "mode seg labels a fraction of the images: set data.label_rate (and "
             "data.labels_per_class: null, data.val_per_class: 0)"
         )
-    t = cfg.train
-    if min(t.adv_weight, t.adv_unlabelled_weight, t.semi_weight) < 0 or not 0 <= t.semi_threshold < 1:
+    s = cfg.seg
+    if min(s.adv_weight, s.adv_unlabelled_weight, s.semi_weight) < 0 or not 0 <= s.semi_threshold < 1:
         raise ConfigError(
-            f"train.adv_weight, adv_unlabelled_weight and semi_weight must be >= 0 and train.semi_threshold "
-            f"in [0, 1); got {t.adv_weight}, {t.adv_unlabelled_weight}, {t.semi_weight} and {t.semi_threshold}"
+            f"seg.adv_weight, adv_unlabelled_weight and semi_weight must be >= 0 and seg.semi_threshold "
+            f"in [0, 1); got {s.adv_weight}, {s.adv_unlabelled_weight}, {s.semi_weight} and {s.semi_threshold}"
         )
     if not 0 <= cfg.data.val_rate < 1:
         raise ConfigError(f"data.val_rate is a fraction of the training images, in [0, 1); got {cfg.data.val_rate}")
-    if not 0 <= t.semi_start <= 1:
-        raise ConfigError(f"train.semi_start is a fraction of the training steps, in [0, 1]; got {t.semi_start}")
+    if not 0 <= s.semi_start <= 1:
+        raise ConfigError(f"seg.semi_start is a fraction of the training steps, in [0, 1]; got {s.semi_start}")
 
 
 def _cluster_check(cfg) -> None:
-    if cfg.model.categories < 1 or cfg.train.latent_weight < 0:
+    if cfg.model.categories < 1 or cfg.cluster.latent_weight < 0:
         raise ConfigError(
-            f"mode cluster needs model.categories >= 1 (the number of clusters) and train.latent_weight >= 0; "
-            f"got {cfg.model.categories} and {cfg.train.latent_weight}"
+            f"mode cluster needs model.categories >= 1 (the number of clusters) and cluster.latent_weight >= 0; "
+            f"got {cfg.model.categories} and {cfg.cluster.latent_weight}"
         )
 
 
@@ -65,10 +100,16 @@ class Mode:
     classifies: bool  # D is a K-class classifier: accuracy, confusion matrix, ensembles, predictions
     generates: bool  # G makes images: sample grids, FID-style scores, `ganlearn sample`
     gan_features: bool  # D learned the images as a GAN: `features`, `cluster`, `embed`, `anomaly`
-    keys: frozenset = frozenset()  # the mode-specific config keys it uses (see MODE_KEYS)
-    d_on: Callable = lambda train_cfg: True  # whether D is trained under this TrainConfig
+    keys: frozenset = frozenset()  # the keys of data, model and train that only some modes use (MODE_KEYS)
+    sections: dict = field(default_factory=dict)  # its own config sections: name -> dataclass
+    d_on: Callable = lambda cfg: True  # whether D is trained under this Config
     check: Callable | None = None  # further checks of a Config in this mode
     fixed_steps: bool = True  # every iteration runs the same computation (what a CUDA graph can capture)
+
+    @property
+    def own_keys(self) -> frozenset:
+        """Every key only some modes use that this one does: `keys` and those of its sections."""
+        return self.keys | {f"{name}.{f.name}" for name, cls in self.sections.items() for f in fields(cls)}
 
     def d_outputs(self, n_classes: int) -> int:
         """D's logits: K class logits (the fake logit is implicit), or one real/fake logit without labels."""
@@ -92,11 +133,10 @@ MODES = {
                 "model.minibatch_kernels",
                 "train.augment_shift",
                 "train.augment_unlabelled",
-                "train.pseudo_label_threshold",
-                "train.pseudo_label_start",
-                "train.pseudo_label_weight",
             }
         ),
+        sections={"self_training": SelfTrainingConfig},
+        check=_ssl_check,
     ),
     "gan": Mode(
         gan_d_step,
@@ -118,7 +158,8 @@ MODES = {
         classifies=False,
         generates=True,
         gan_features=True,
-        keys=frozenset({"model.categories", "train.latent_weight", "data.exclude_classes", "model.minibatch_kernels"}),
+        keys=frozenset({"model.categories", "data.exclude_classes", "model.minibatch_kernels"}),
+        sections={"cluster": ClusterConfig},
         check=_cluster_check,
     ),
     "supervised": Mode(
@@ -141,40 +182,34 @@ MODES = {
         classifies=False,
         generates=False,
         gan_features=False,
-        keys=frozenset(
-            {
-                "train.adv_weight",
-                "train.adv_unlabelled_weight",
-                "train.semi_weight",
-                "train.semi_threshold",
-                "train.semi_start",
-                "data.val_rate",
-            }
-        ),
-        d_on=lambda t: max(t.adv_weight, t.adv_unlabelled_weight, t.semi_weight) > 0,
+        keys=frozenset({"data.val_rate"}),
+        sections={"seg": SegConfig},
+        d_on=lambda cfg: max(cfg.seg.adv_weight, cfg.seg.adv_unlabelled_weight, cfg.seg.semi_weight) > 0,
         check=_seg_check,
-        fixed_steps=False,  # the semi-supervised term starts part-way (train.semi_start)
+        fixed_steps=False,  # the semi-supervised term starts part-way (seg.semi_start)
     ),
 }
+# the modes' own config sections, in the order config.Config holds them
+MODE_SECTIONS = {name: cls for mode in MODES.values() for name, cls in mode.sections.items()}
 # keys that only some modes use; in any other mode they must keep their default
-MODE_KEYS = frozenset().union(*(mode.keys for mode in MODES.values()))
+MODE_KEYS = frozenset().union(*(mode.own_keys for mode in MODES.values()))
 
 
-def steps_for(train_cfg) -> tuple[Callable | None, Callable | None]:
-    """(D's step or None, G's step or None) of a TrainConfig; `g_loss: auto` is the mode's first."""
-    mode = MODES[train_cfg.mode]
-    g_name = next(iter(mode.g_steps), None) if train_cfg.g_loss == "auto" else train_cfg.g_loss
-    return (mode.d_step if mode.d_on(train_cfg) else None), mode.g_steps.get(g_name)
+def steps_for(cfg) -> tuple[Callable | None, Callable | None]:
+    """(D's step or None, G's step or None) of a Config; `g_loss: auto` is the mode's first."""
+    mode = MODES[cfg.train.mode]
+    g_name = next(iter(mode.g_steps), None) if cfg.train.g_loss == "auto" else cfg.train.g_loss
+    return (mode.d_step if mode.d_on(cfg) else None), mode.g_steps.get(g_name)
 
 
 def check_mode(cfg, defaults) -> None:
     """The checks a Config must pass in its mode; `defaults` is Config() (what an unset key holds)."""
     name = cfg.train.mode
     mode = MODES[name]
-    for key in sorted(MODE_KEYS - mode.keys):
-        section, field = key.split(".")
-        if getattr(getattr(cfg, section), field) != getattr(getattr(defaults, section), field):
-            users = [n for n, m in MODES.items() if key in m.keys]
+    for key in sorted(MODE_KEYS - mode.own_keys):
+        section, key_name = key.split(".")
+        if getattr(getattr(cfg, section), key_name) != getattr(getattr(defaults, section), key_name):
+            users = [n for n, m in MODES.items() if key in m.own_keys]
             raise ConfigError(f"{key} is not used in mode {name}: leave it unset (it is for mode {' | '.join(users)})")
     if cfg.train.g_loss != "auto" and cfg.train.g_loss not in mode.g_steps:
         raise ConfigError(

@@ -1,4 +1,5 @@
-"""One function per training step: d_step / g_step(G, D, batch, cfg) -> (loss, dict of statistics).
+"""One function per training step: d_step / g_step(G, D, batch, cfg) -> (loss, dict of statistics),
+`cfg` the run's Config.
 
 modes.py says which steps each mode takes. A step computes the loss of one network (D for a
 d_step, G for a g_step); `update` backpropagates it into that network alone and steps its optimizer.
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .data.arrays import IGNORE
 from .losses import (
     confident_self_training_loss,
     discriminator_loss,
@@ -23,8 +25,7 @@ from .losses import (
     segmentation_loss,
     supervised_loss,
 )
-from .metrics import IGNORE
-from .techniques import batch_dependent
+from .models.techniques import batch_dependent
 
 
 @dataclass
@@ -85,8 +86,8 @@ def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
         inputs["pseudo"] = batch.x_pseudo
     logits = dict(zip(inputs, d_logits(D, list(inputs.values()))))
     loss_lab = supervised_loss(logits["lab"], batch.y_lab)
-    loss_unl = kplus1_unlabelled_loss(logits["unl"], logits["fake"], cfg.real_label)
-    loss = loss_lab + cfg.unlabelled_weight * loss_unl
+    loss_unl = kplus1_unlabelled_loss(logits["unl"], logits["fake"], cfg.train.real_label)
+    loss = loss_lab + cfg.train.unlabelled_weight * loss_unl
     stats = {
         "loss_lab": loss_lab.detach(),
         "loss_unl": loss_unl.detach(),
@@ -94,7 +95,7 @@ def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     }
     if "pseudo" in logits:
         loss_pseudo = supervised_loss(logits["pseudo"], batch.y_pseudo)
-        loss = loss + cfg.pseudo_label_weight * loss_pseudo
+        loss = loss + cfg.self_training.weight * loss_pseudo
         stats["loss_pseudo"] = loss_pseudo.detach()
     return loss, stats
 
@@ -118,7 +119,7 @@ def nonsaturating_g_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
 
 
 def clustergan_g_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
-    """ClusterGAN's step of G and its encoder together: -log D(G(z)) plus `latent_weight` times the
+    """ClusterGAN's step of G and its encoder together: -log D(G(z)) plus `cluster.latent_weight` times the
     encoder's error recovering z's category and noise from G(z) (Mukherjee et al. 2019)."""
     z = G.sample_z(len(batch.x_unl2))  # (B, noise_dim + categories)
     x_fake = G(z)  # (B, C, H, W)
@@ -126,7 +127,7 @@ def clustergan_g_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     noise, category = G.split_z(z)
     category_logits, noise_hat = G.encode(x_fake)
     loss_latent = latent_recovery_loss(category_logits, noise_hat, category, noise)
-    return loss_gen + cfg.latent_weight * loss_latent, {
+    return loss_gen + cfg.cluster.latent_weight * loss_latent, {
         "loss_gen": loss_gen.detach(),
         "loss_latent": loss_latent.detach(),
         "latent_acc": (category_logits.argmax(1) == category).float().mean().detach(),
@@ -137,7 +138,7 @@ def gan_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     """Unconditional GAN discriminator step: real (the unlabelled stream) against generated."""
     logits_real, logits_fake = d_logits(D, [batch.x_unl, _fake(G, len(batch.x_unl))])
     logit_real, logit_fake = real_logit(logits_real), real_logit(logits_fake)
-    loss_d = discriminator_loss(logit_real, logit_fake, cfg.real_label)
+    loss_d = discriminator_loss(logit_real, logit_fake, cfg.train.real_label)
     return loss_d, {
         "loss_d": loss_d.detach(),
         "d_real": torch.sigmoid(logit_real).mean().detach(),
@@ -154,7 +155,7 @@ def supervised_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
 
 def _seg_unlabelled(cfg) -> bool:
     """Whether mode seg's unlabelled terms are on: they feed the unlabelled stream to both networks."""
-    return cfg.adv_unlabelled_weight > 0 or cfg.semi_weight > 0
+    return cfg.seg.adv_unlabelled_weight > 0 or cfg.seg.semi_weight > 0
 
 
 def seg_adversary_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
@@ -167,7 +168,7 @@ def seg_adversary_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     valid_lab = batch.y_lab != IGNORE  # (B_lab, H, W)
     valid_pred = torch.cat([valid_lab, torch.ones_like(valid_lab[:1]).expand(len(x) - len(valid_lab), -1, -1)])
     logit_true, logit_pred = d_logits(D, [one_hot_maps(batch.y_lab, probs.shape[1]), probs])  # (B, 1, H, W)
-    loss_true = pixel_adversarial_loss(logit_true, cfg.real_label, valid_lab)
+    loss_true = pixel_adversarial_loss(logit_true, cfg.train.real_label, valid_lab)
     loss_d = (loss_true + pixel_adversarial_loss(logit_pred, 0.0, valid_pred)) / 2
     return loss_d, {
         "loss_d": loss_d.detach(),
@@ -177,10 +178,10 @@ def seg_adversary_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
 
 
 def segmenter_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
-    """Mode seg (Hung et al. 2018): per-pixel cross-entropy on the labelled batch, plus `adv_weight` times
+    """Mode seg (Hung et al. 2018): per-pixel cross-entropy on the labelled batch, plus `seg.adv_weight` times
     the adversarial loss on its predicted maps; with the unlabelled terms on, on an unlabelled batch also
-    `adv_unlabelled_weight` times the adversarial loss and, from `semi_start` of training on,
-    `semi_weight` times cross-entropy against its own prediction where the adversary is confident."""
+    `seg.adv_unlabelled_weight` times the adversarial loss and, from `seg.semi_start` of training on,
+    `seg.semi_weight` times cross-entropy against its own prediction where the adversary is confident."""
     unlabelled = _seg_unlabelled(cfg)
     n_lab = len(batch.x_lab)
     logits = G(torch.cat([batch.x_lab, batch.x_unl2]) if unlabelled else batch.x_lab).float()  # (B, K, H, W)
@@ -190,20 +191,20 @@ def segmenter_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
         "loss_seg": loss_seg.detach(),
         "train_pixel_acc": (logits[:n_lab].argmax(1) == batch.y_lab)[valid].float().mean().detach(),
     }
-    if not (cfg.adv_weight or unlabelled):
+    if not (cfg.seg.adv_weight or unlabelled):
         return loss, stats
     confidence_logits = D(logits.softmax(1)).float()  # (B, 1, H, W) logits of "ground truth"
     loss_adv = pixel_adversarial_loss(confidence_logits[:n_lab], 1.0, valid)
-    loss = loss + cfg.adv_weight * loss_adv
+    loss = loss + cfg.seg.adv_weight * loss_adv
     stats["loss_adv"] = loss_adv.detach()
     if unlabelled:
         everywhere = torch.ones_like(logits[n_lab:, 0], dtype=torch.bool)  # (B, H, W)
         loss_adv_unl = pixel_adversarial_loss(confidence_logits[n_lab:], 1.0, everywhere)
-        loss = loss + cfg.adv_unlabelled_weight * loss_adv_unl
+        loss = loss + cfg.seg.adv_unlabelled_weight * loss_adv_unl
         stats["loss_adv_unl"] = loss_adv_unl.detach()
-    if unlabelled and batch.progress >= cfg.semi_start:
-        loss_semi = confident_self_training_loss(logits[n_lab:], confidence_logits[n_lab:], cfg.semi_threshold)
-        loss = loss + cfg.semi_weight * loss_semi
+    if unlabelled and batch.progress >= cfg.seg.semi_start:
+        loss_semi = confident_self_training_loss(logits[n_lab:], confidence_logits[n_lab:], cfg.seg.semi_threshold)
+        loss = loss + cfg.seg.semi_weight * loss_semi
         stats["loss_semi"] = loss_semi.detach()
-        stats["semi_pixels"] = (confidence_logits[n_lab:].sigmoid() > cfg.semi_threshold).float().mean().detach()
+        stats["semi_pixels"] = (confidence_logits[n_lab:].sigmoid() > cfg.seg.semi_threshold).float().mean().detach()
     return loss, stats

@@ -1,7 +1,8 @@
 """Data sets as in-memory arrays: the Dataset record, the checks every loader's arrays pass, and
 scikit-learn's bundled 8x8 digits.
 
-Images are float32 in [0, 1] with shape (N, C, H, W); labels are int64 in 0..K-1.
+Images are float32 in [0, 1] with shape (N, C, H, W); labels are int64 in 0..K-1, UNLABELLED for an
+image whose label is unknown; label maps are uint8 class numbers, IGNORE where no class is known.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataError
+
+UNLABELLED = -1  # the label of an unlabelled image (scikit-learn's semi-supervised convention)
+IGNORE = 255  # label-map value of pixels that no loss or metric counts (as in PASCAL VOC)
 
 
 @dataclass
@@ -65,7 +69,7 @@ def check_labels(y: np.ndarray, n_images: int, n_classes: int, what: str = "labe
     if y.dtype.kind not in "iu" and not (y.dtype.kind == "f" and np.all(y == np.round(y))):
         raise DataError(f"{what} must be integers, got dtype {y.dtype}")
     y = y.astype(np.int64)
-    bad = (y < (-1 if unlabelled else 0)) | (y >= n_classes)
+    bad = (y < (UNLABELLED if unlabelled else 0)) | (y >= n_classes)
     if bad.any():
         allowed = f"0..{n_classes - 1}" + (" or -1 (unlabelled)" if unlabelled else "")
         raise DataError(f"{what} must lie in {allowed}; found {y[bad][0]}")

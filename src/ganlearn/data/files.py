@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .arrays import Dataset, make_dataset
+from .arrays import UNLABELLED, Dataset, make_dataset
 from .images import GREY_MODES, IMAGE_SUFFIXES, choose_conversion, decode_images, find_images, read_labels_csv
 
 
@@ -77,7 +77,7 @@ def load_npz(path: str) -> Dataset:
     if "x_train" not in arrays:
         raise DataError(f"{path}: missing array 'x_train' (has {sorted(arrays)})")
     x = arrays["x_train"]
-    y = arrays.get("y_train", np.full(len(x), -1))  # no labels at all: every image unlabelled
+    y = arrays.get("y_train", np.full(len(x), UNLABELLED))  # no labels at all: every image unlabelled
     if len(x) != len(y):
         raise DataError(f"{path}: {len(x)} training images but {len(y)} labels")
     if "x_test" in arrays:

@@ -24,8 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import DataError
-from ..metrics import IGNORE
-from .arrays import Dataset, as_images
+from .arrays import IGNORE, Dataset, as_images
 from .files import image_files, read_image, read_label_map
 from .images import IMAGE_SUFFIXES, find_images
 from .mnist import load_mnist

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataError
-from ..metrics import IGNORE
+from .arrays import IGNORE
 
 
 @dataclass

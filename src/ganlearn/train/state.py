@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from . import distributed, graphs
-from .checkpoint import load_weights
-from .config import Config
-from .data import Dataset, Split
+from ..checkpoint import load_weights
+from ..config import Config
+from ..data import Dataset, Split
+from . import cuda_graphs, distributed
 
 
 def _no_indices() -> torch.Tensor:
@@ -43,7 +43,7 @@ class Training:
     lr_scale: float = 1.0  # halved at each restart after a non-finite loss
     restarts: int = 0  # restarts after non-finite losses so far
     good_state: dict | None = None  # a copy of the last checkpointed state, to restart from
-    graph: graphs.CapturedSteps | None = None  # the steps as a CUDA graph (train.cuda_graphs), or None
+    graph: cuda_graphs.CapturedSteps | None = None  # the steps as a CUDA graph (train.cuda_graphs), or None
     epoch: int = 0  # completed epochs
     iteration: int = 0  # iterations done in the current epoch
     step: int = 0  # iterations done in all

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import config as config_mod
-from .plots import plot_curves, save_grid
+from .. import config as config_mod
+from ..checkpoint import CHECKPOINT
+from ..evaluation.plots import plot_curves, save_grid
 
-CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
 
 

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from ..models.outputs import predict_probs
 from . import distributed
-from .predict import predict_probs
 
 if TYPE_CHECKING:
-    from .training import Training
+    from .state import Training
 
 
 def _tiled_permutation(n: int, length: int, gen: torch.Generator) -> torch.Tensor:
@@ -71,9 +71,9 @@ def lr_factor(cfg, step: int, total_steps: int) -> float:
 
 def select_pseudo_labels(t: Training) -> None:
     """Self-training: the unlabelled images that the EMA discriminator assigns to one class with
-    probability >= train.pseudo_label_threshold become labelled examples (with that class) for the epoch."""
+    probability >= self_training.threshold become labelled examples (with that class) for the epoch."""
     idx = torch.from_numpy(t.split.unlabelled).to(t.device)
     probs = predict_probs(t.D_ema, t.x_train[idx], t.cfg.train.eval_batch_size)  # (N_unl, K)
     confidence, classes = probs.max(1)
-    keep = confidence >= t.cfg.train.pseudo_label_threshold
+    keep = confidence >= t.cfg.self_training.threshold
     t.pseudo_idx, t.pseudo_y = idx[keep], classes[keep]

@@ -16,16 +16,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import as_images
-from .data.images import Conversion, decode_images, find_images
-from .errors import DataError, GanlearnError
-from .evaluate import load_run, restore_models
+from ..checkpoint import load_run, restore_models
+from ..data.inputs import InputReader
+from ..errors import GanlearnError
+from ..evaluation.plots import colour_maps
+from ..hardware import resolve_device
+from ..losses import real_logit
+from ..models.outputs import predict_label_maps, predict_logits
+from ..modes import MODES
 from .export import read_exported
-from .hardware import resolve_device
-from .losses import real_logit
-from .modes import MODES
-from .predict import predict_label_maps, predict_logits
-from .segmentation import colour_maps
 
 
 class Model:
@@ -40,65 +39,13 @@ class Model:
     def __init__(self, net, classes: list[str], image_shape, conversion: dict | None, kplus1: bool, segments=False):
         self.net, self.classes_, self.image_shape, self.kplus1 = net, np.array(classes), tuple(image_shape), kplus1
         self.segments = segments
-        c, h, w = self.image_shape  # a run on arrays recorded no conversion: its images are converted to its shape
-        conversion = conversion or {"size": (h, w), "channels": c}
-        self.conversion = Conversion(tuple(conversion["size"]), conversion["channels"])
-        self._resized_once = False
+        self.reader = InputReader(self.image_shape, conversion)
+        self.conversion = self.reader.conversion
 
     def images(self, inputs) -> tuple[torch.Tensor, list[str]]:
-        """(N, C, H, W) float32 images and a name for each: a file path, `file.npz[i]`, or `[i]` for the
-        i-th image given in memory."""
-        items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-        parts = [self._one(item) for item in items]
-        x = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, *self.image_shape), np.float32)
-        names = [name for images, names in parts for name in (names or [None] * len(images))]
-        return torch.from_numpy(x), [name or f"[{i}]" for i, name in enumerate(names)]
-
-    def _one(self, item) -> tuple[np.ndarray, list[str] | None]:
-        """One input's images (N, C, H, W) and their names (None: images given in memory)."""
-        if isinstance(item, (str, Path)):
-            return self._path(Path(item))
-        if hasattr(item, "convert") and hasattr(item, "size"):  # a PIL image
-            return as_images(self.conversion.apply(item)[None]), None
-        return self._array(np.asarray(item)), None
-
-    def _path(self, path: Path) -> tuple[np.ndarray, list[str]]:
-        if path.suffix.lower() == ".npz":
-            return self._npz(path)
-        files = find_images(path) if path.is_dir() else [path]
-        if path.is_dir() and not files:
-            raise DataError(f"{path}: no images in the folder")
-        if not path.exists():
-            raise DataError(f"no such file or folder: {path}")
-        images, _ = decode_images(files, self.conversion, what="images to predict", cache=False)
-        return as_images(images.transpose(0, 3, 1, 2)), [str(f) for f in files]
-
-    def _npz(self, path: Path) -> tuple[np.ndarray, list[str]]:
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                key = next(
-                    (k for k in ("x", "x_test", "x_train") if k in f.files), f.files[0] if len(f.files) == 1 else None
-                )
-                if key is None:
-                    raise DataError(f"{path}: expected an array x (or x_test, x_train), found {sorted(f.files)}")
-                array = f[key]
-        except (OSError, ValueError) as e:
-            raise DataError(f"{path}: not a readable .npz file ({e})") from None
-        return self._array(array, str(path)), [f"{path}[{i}]" for i in range(len(array))]
-
-    def _array(self, array: np.ndarray, what: str = "images") -> np.ndarray:
-        """uint8 or float images (N, H, W[, C]) or (N, C, H, W) -> the run's (N, C, H, W) in [0, 1]."""
-        x = as_images(array, what)
-        if x.shape[1:] == self.image_shape:
-            return x
-        from PIL import Image
-
-        if not self._resized_once:
-            print(f"converting {what} of shape {x.shape[1:]} to the run's {self.image_shape}")
-            self._resized_once = True
-        pixels = (x * 255).round().astype(np.uint8).transpose(0, 2, 3, 1)  # (N, H, W, C)
-        pictures = [Image.fromarray(p[..., 0] if p.shape[-1] == 1 else p) for p in pixels]
-        return as_images(np.stack([self.conversion.apply(p) for p in pictures]))
+        """(N, C, H, W) float32 images and a name for each (data.inputs.InputReader.read)."""
+        x, names = self.reader.read(inputs)
+        return torch.from_numpy(x), names
 
     @torch.no_grad()
     def logits(self, inputs, batch_size: int = 1000) -> tuple[torch.Tensor, list[str]]:

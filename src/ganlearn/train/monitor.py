@@ -9,16 +9,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from .domain import available as domain_classifiers
-from .domain import load_domain_classifier
-from .metrics import accuracy
-from .modes import MODES
-from .predict import generate, picture, predict_label_maps, predict_logits
-from .scores import reference_stats, score_images
-from .segmentation import overlays, segmentation_scores
+from ..evaluation.domain_scores import available as domain_classifiers
+from ..evaluation.domain_scores import load_domain_classifier, reference_stats, score_images
+from ..evaluation.metrics import accuracy, segmentation_scores
+from ..evaluation.plots import overlays
+from ..models.outputs import generate, picture, predict_label_maps, predict_logits
+from ..modes import MODES
 
 if TYPE_CHECKING:
-    from .training import Training
+    from .state import Training
 
 N_SAMPLES = 100  # images in each sample grid
 N_OVERLAYS = 16  # test examples in each overlay picture (mode seg)

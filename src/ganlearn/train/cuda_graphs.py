@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 import torch
 
+from ..errors import ConfigError, TrainingError
+from ..modes import MODES
+from ..steps import Batch
 from . import distributed
-from .errors import ConfigError, TrainingError
-from .modes import MODES
-from .steps import Batch
 
 WARMUP = 3  # uncaptured iterations first: the optimizer state and the kernels' workspaces exist by then
 BATCH_FIELDS = ("x_lab", "y_lab", "x_unl", "x_unl2")
@@ -30,7 +30,7 @@ def check(cfg, device: torch.device) -> None:
     reasons = [
         (device.type != "cuda", "it needs a GPU (train.device cuda, or auto on a machine with one)"),
         (not MODES[t.mode].fixed_steps, f"mode {t.mode}'s steps change during training"),
-        (t.pseudo_label_threshold is not None, "self-training's pseudo-labelled batch comes and goes"),
+        (cfg.self_training.threshold is not None, "self-training's pseudo-labelled batch comes and goes"),
         (distributed.world()[1] > 1, "it does not run with several processes (torchrun)"),
     ]
     why = next((reason for failed, reason in reasons if failed), None)

@@ -13,18 +13,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import __version__
 from . import config as config_mod
 from .config import Config
 from .data import Split, as_images, make_dataset
-from .export import pack_weights, read_safetensors, unpack_weights
+from .data.arrays import UNLABELLED
+from .deploy.export import pack_weights, read_safetensors, unpack_weights
 from .hardware import fork_rng, resolve_device
-from .nets import build_models
-from .predict import predict_logits
-from .runlog import RunLog
+from .models import build_models
+from .models.outputs import predict_logits
 from .train import build, fit
+from .train.runlog import RunLog
+from .version import __version__
 
-UNLABELLED = -1
 ESTIMATOR_FORMAT = "ganlearn-estimator-1"
 
 

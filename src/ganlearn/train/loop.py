@@ -21,21 +21,22 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from . import distributed, graphs
-from .augment import random_shift
-from .checkpoint import check_same_config, load_checkpoint, save_checkpoint
-from .config import Config, from_dict
-from .data import Dataset, Split, load_dataset
-from .errors import ConfigError, NonFiniteLoss, TrainingError
-from .hardware import autocast, fork_rng, keep_freed_memory, resolve_device, resolve_precision
-from .modes import MODES, steps_for
+from ..checkpoint import check_same_config, load_checkpoint, save_checkpoint
+from ..config import Config, from_dict
+from ..data import Dataset, Split, load_dataset
+from ..data.augment import random_shift
+from ..errors import ConfigError, NonFiniteLoss, TrainingError
+from ..hardware import autocast, fork_rng, keep_freed_memory, resolve_device, resolve_precision
+from ..models import build_models
+from ..models.gan import data_dependent_init
+from ..models.techniques import HistoricalAverage
+from ..modes import MODES, steps_for
+from ..steps import Batch, StepLoss, update
+from . import cuda_graphs, distributed
 from .monitor import describe, epoch_pictures, evaluate_epoch
-from .nets import build_models, data_dependent_init
 from .runlog import RunLog, new_run_dir
 from .schedule import ema_decay_at, ema_update, epoch_orders, lr_factor, select_pseudo_labels
-from .steps import Batch, StepLoss, update
-from .techniques import HistoricalAverage
-from .training import Training
+from .state import Training
 
 INIT_EXAMPLES = 500  # unlabelled images for the data-dependent initialisation of D, as in the reference
 
@@ -69,7 +70,7 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
         torch.manual_seed(t.seed + 7919 * rank)
     steps = tuple(
         distributed.wrap(StepLoss(step, G, D, trains), device) if step else None
-        for step, trains in zip(steps_for(t), ("D", "G"))
+        for step, trains in zip(steps_for(cfg), ("D", "G"))
     )
     history = (
         torch.nn.ModuleDict({"G": HistoricalAverage(G), "D": HistoricalAverage(D)}) if t.historical_averaging else None
@@ -92,8 +93,8 @@ def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
         history,
     )
     if t.cuda_graphs:
-        graphs.check(cfg, device)
-        training.graph = graphs.CapturedSteps(partial(run_steps, training), (opt_d, opt_g), device)
+        cuda_graphs.check(cfg, device)
+        training.graph = cuda_graphs.CapturedSteps(partial(run_steps, training), (opt_d, opt_g), device)
     return training
 
 
@@ -144,7 +145,7 @@ def run_steps(t: Training, batch: Batch, ema_rate) -> dict[str, torch.Tensor]:
             continue
         # autocast's cache of cast weights is freed when the block ends: a graph would read freed memory
         with autocast(t.device, t.compute_dtype, cache=t.graph is None):
-            loss, step_stats = step(batch, t.cfg.train)
+            loss, step_stats = step(batch, t.cfg)
         update(opt, loss, net, penalty)
         if net is t.D:
             ema_update(t.D_ema, t.D, ema_rate)
@@ -177,8 +178,8 @@ def _restart(t: Training, error: NonFiniteLoss) -> None:
 
 def _run_epoch(t: Training, log: RunLog) -> dict:
     """The rest of the current epoch's iterations; their mean statistics and the epoch's seconds."""
-    cfg = t.cfg.train
-    if cfg.pseudo_label_threshold is not None and t.epoch >= cfg.pseudo_label_start and t.iteration == 0:
+    cfg, self_training = t.cfg.train, t.cfg.self_training
+    if self_training.threshold is not None and t.epoch >= self_training.start and t.iteration == 0:
         select_pseudo_labels(t)
     orders = epoch_orders(t, t.epoch)
     sums, counts = defaultdict(float), defaultdict(int)  # per statistic: some start mid-epoch (semi_start)

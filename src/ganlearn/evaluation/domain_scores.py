@@ -1,9 +1,17 @@
-"""Small domain classifiers for 28x28 data sets, shipped in the package, for scores that need no download.
+"""Scores of generated images that need no download, from small domain classifiers for 28x28 data sets
+shipped in the package.
 
 FID on MNIST with ImageNet Inception features says little (and needs a download); the FID-style
 score here uses the penultimate features of a CNN trained on the data set's own training split
 by `scripts/train_domain_classifier.py`. Its weights (safetensors, so loading runs no code) and a
-JSON record (data checksums, test accuracy, command) live in `ganlearn/weights/`.
+JSON record (data checksums, test accuracy, command) live in `ganlearn/weights/`. The scores:
+
+
+- fid: Fréchet distance between the classifier's penultimate features of the samples and of real
+  images ("FID-style": the same formula as FID, but domain features instead of Inception's).
+- inception_score: exp(E KL(p(y|x) || p(y))) of the classifier's class probabilities (at most K).
+- coverage_kl: KL divergence of the predicted-class histogram to uniform; log K means one class only.
+The score of real test images against real training images is the floor a perfect generator reaches.
 """
 
 from __future__ import annotations
@@ -16,7 +24,8 @@ import torch
 import torch.nn as nn
 from safetensors.torch import load_file
 
-from .errors import ConfigError
+from ..errors import ConfigError
+from .metrics import class_coverage, feature_stats, frechet_distance, inception_score
 
 FEATURE_DIM = 128
 
@@ -88,3 +97,20 @@ def features_and_probs(
         feats.append(h)
         probs.append(net.head(h).softmax(1))
     return torch.cat(feats).double().numpy(), torch.cat(probs).double().numpy()
+
+
+def score_images(net, images: np.ndarray, reference: tuple[np.ndarray, np.ndarray]) -> dict:
+    """Scores of images (N, 1, 28, 28) against the (mean, covariance) of real features."""
+    feats, probs = features_and_probs(net, images)
+    hist, kl = class_coverage(probs.argmax(1), probs.shape[1])
+    return {
+        "fid": frechet_distance(*feature_stats(feats), *reference),
+        "inception_score": inception_score(probs),
+        "coverage_kl": kl,
+        "class_histogram": hist.round(4).tolist(),
+    }
+
+
+def reference_stats(net, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, covariance) of the classifier features of real images."""
+    return feature_stats(features_and_probs(net, images)[0])

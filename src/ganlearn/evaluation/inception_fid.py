@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import load_plain
-from .errors import GanlearnError
+from ..checkpoint import load_plain
+from ..errors import GanlearnError
 from .metrics import feature_stats, frechet_distance
 
 EXTRACTOR = "inception-v3-compat"  # torch-fidelity's port of the TensorFlow Inception the FID paper used

@@ -12,12 +12,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
-from . import __version__
-from . import config as config_mod
-from .errors import CheckpointError, GanlearnError
-from .evaluate import load_run, restore_models
-from .losses import real_logit
-from .modes import MODES
+from .. import config as config_mod
+from ..checkpoint import load_run, restore_models
+from ..errors import CheckpointError, GanlearnError
+from ..losses import real_logit
+from ..modes import MODES
+from ..version import __version__
 
 FORMAT = "ganlearn-model-1"
 

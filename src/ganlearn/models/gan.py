@@ -1,4 +1,4 @@
-"""Generators and discriminators.
+"""The image GAN pairs: MLP and DCGAN generators and discriminators.
 
 Every discriminator exposes `features(x) -> (B, F)` and `head(h) -> (B, K)` logits, so feature
 matching, the unsupervised probes and feature-based scores all use the same representation.
@@ -8,16 +8,12 @@ Every generator maps z of shape (B, z_dim), drawn by `sample_z`, to images (B, C
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import NamedTuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .clustergan import categorical_pair
-from .errors import ConfigError
-from .segnets import build_unet
+from ..errors import ConfigError
 from .techniques import MinibatchDiscrimination, VirtualBatchNorm
 
 
@@ -258,37 +254,3 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x):
         return self.head(self.features(x))
-
-
-def _mlp(m, image_shape, n_classes):
-    return (
-        MLPGenerator(image_shape, m.z_dim, m.g_hidden, m.vbn_ref),
-        MLPDiscriminator(image_shape, n_classes, m.d_hidden, m.input_noise, m.hidden_noise, m.minibatch_kernels),
-    )
-
-
-def _dcgan(m, image_shape, n_classes):
-    return (
-        DCGANGenerator(image_shape, m.z_dim, m.width, m.vbn_ref),
-        DCGANDiscriminator(image_shape, n_classes, m.width, m.input_noise, m.minibatch_kernels),
-    )
-
-
-class Pair(NamedTuple):
-    build: Callable  # (model config, image shape, D's outputs) -> (G, D)
-    kind: str  # "images": an image generator and a discriminator; "segmentation": a segmenter and its adversary
-
-
-# name -> how to build the pair; for unet (mode seg) G is the segmenter and D the adversary
-MODELS = {"mlp": Pair(_mlp, "images"), "dcgan": Pair(_dcgan, "images"), "unet": Pair(build_unet, "segmentation")}
-
-
-def build_models(model_cfg, image_shape, n_outputs: int) -> tuple[nn.Module, nn.Module]:
-    """The (generator, discriminator) pair a ModelConfig names; D has `n_outputs` logits. With
-    `model.categories` the generator is ClusterGAN's, with a categorical latent and an encoder."""
-    if model_cfg.name not in MODELS:
-        raise ConfigError(f"unknown model '{model_cfg.name}'; choose one of {', '.join(MODELS)}")
-    build = MODELS[model_cfg.name].build
-    if model_cfg.categories:
-        return categorical_pair(build, model_cfg, tuple(image_shape), n_outputs)
-    return build(model_cfg, tuple(image_shape), n_outputs)

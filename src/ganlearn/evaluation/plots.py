@@ -1,5 +1,5 @@
-"""Pictures of a run: sample grids (numpy + Pillow), loss / accuracy curves and confusion matrices
-(matplotlib, imported only here and only when a plot is drawn)."""
+"""Pictures of a run: sample grids and label-map overlays (numpy + Pillow), loss / accuracy curves,
+confusion matrices, 2-D maps and score histograms (matplotlib, imported only when a plot is drawn)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,28 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from ..data.arrays import IGNORE
+
+# background black, then ten distinct colours (matplotlib's tab10), cycled for more classes
+PALETTE = (
+    np.array(
+        [
+            (0, 0, 0),
+            (31, 119, 180),
+            (255, 127, 14),
+            (44, 160, 44),
+            (214, 39, 40),
+            (148, 103, 189),
+            (140, 86, 75),
+            (227, 119, 194),
+            (127, 127, 127),
+            (188, 189, 34),
+            (23, 190, 207),
+        ]
+    )
+    / 255.0
+)
 
 
 def image_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2) -> np.ndarray:
@@ -170,3 +192,17 @@ def plot_score_histograms(scores: dict[str, tuple[np.ndarray, np.ndarray]], out:
     fig.savefig(out, dpi=100)
     plt.close(fig)
     return Path(out)
+
+
+def colour_maps(label_maps: np.ndarray) -> np.ndarray:
+    """(N, H, W) class numbers -> (N, 3, H, W) colours in [0, 1]; ignored pixels are white."""
+    maps = label_maps.astype(np.int64)
+    colours = PALETTE[np.where(maps == 0, 0, 1 + (maps - 1) % (len(PALETTE) - 1))]  # (N, H, W, 3)
+    colours[maps == IGNORE] = 1.0
+    return colours.transpose(0, 3, 1, 2)
+
+
+def overlays(images: np.ndarray, truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Side by side for each example: the image, its true and its predicted label map: (N, 3, H, 3W)."""
+    rgb = np.repeat(images, 3, axis=1) if images.shape[1] == 1 else images
+    return np.concatenate([rgb, colour_maps(truth), colour_maps(pred)], axis=3).astype(np.float32)

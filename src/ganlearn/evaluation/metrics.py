@@ -1,10 +1,11 @@
-"""Evaluation metrics on numpy arrays."""
+"""Evaluation metrics on numpy arrays: accuracy and confusion, the Fréchet distance and Inception-Score
+formulas, class coverage, and the segmentation scores (pixel accuracy, IoU)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-IGNORE = 255  # label-map value of pixels that no loss or metric counts (as in PASCAL VOC)
+from ..data.arrays import IGNORE
 
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -69,3 +70,14 @@ def iou_per_class(counts: np.ndarray) -> np.ndarray:
     tp = np.diag(counts).astype(np.float64)
     union = counts.sum(0) + counts.sum(1) - tp
     return np.divide(tp, union, out=np.full_like(tp, np.nan), where=union > 0)
+
+
+def segmentation_scores(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> dict:
+    """Pixel accuracy, mean IoU over the classes present (in truth or prediction), and per-class IoU."""
+    counts = segmentation_confusion(y_true, y_pred, len(classes))
+    iou = iou_per_class(counts)
+    return {
+        "pixel_acc": float(np.trace(counts) / max(counts.sum(), 1)),
+        "miou": float(np.nanmean(iou)),
+        "iou": {name: (None if np.isnan(v) else float(v)) for name, v in zip(classes, iou)},
+    }

@@ -13,7 +13,7 @@ import os
 import torch
 import torch.distributed as dist
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def world() -> tuple[int, int]:

@@ -8,45 +8,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import config as config_mod
-from .checkpoint import load_checkpoint, load_weights
-from .data import load_dataset
-from .domain import available as domain_classifiers
-from .domain import load_domain_classifier
-from .errors import GanlearnError
-from .fidelity import inception_extractor, inception_fids
-from .hardware import resolve_device
-from .metrics import accuracy, confusion_matrix
-from .modes import MODES
-from .nets import build_models
-from .plots import plot_confusion, save_grid
-from .predict import generate, picture, predict_label_maps, predict_logits, predict_probs
-from .runlog import CHECKPOINT
-from .scores import reference_stats, score_images
-from .segmentation import overlays, segmentation_scores
-
-
-def load_run(run_dir: str | Path, overrides: list[str] = ()):
-    """(config, checkpoint state) of a run folder; `overrides` may point data.data_dir elsewhere. The
-    run is evaluated where it is: on a GPU if there is one, else on the CPU (train.device: auto)."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise GanlearnError(f"run folder does not exist: {run_dir}")
-    state = load_checkpoint(run_dir / CHECKPOINT)
-    raw = state["config"]
-    raw["train"]["device"] = "auto"
-    for section, key, value in map(config_mod.parse_override, overrides):
-        raw[section][key] = value
-    return config_mod.from_dict(raw), state
-
-
-def restore_models(cfg, state, device: torch.device):
-    """The run's generator and EMA discriminator, in evaluation mode."""
-    n_out = MODES[cfg.train.mode].d_outputs(len(state["classes"]))
-    G, D = build_models(cfg.model, state["image_shape"], n_out)
-    load_weights(G, state["G"], "generator")
-    load_weights(D, state["D_ema"], "discriminator")
-    return G.to(device).eval(), D.to(device).eval()
+from ..checkpoint import load_run, restore_models
+from ..data import load_dataset
+from ..errors import GanlearnError
+from ..hardware import resolve_device
+from ..models.outputs import generate, picture, predict_label_maps, predict_logits, predict_probs
+from ..modes import MODES
+from .domain_scores import available as domain_classifiers
+from .domain_scores import load_domain_classifier, reference_stats, score_images
+from .inception_fid import inception_extractor, inception_fids
+from .metrics import accuracy, confusion_matrix, segmentation_scores
+from .plots import overlays, plot_confusion, save_grid
 
 
 def _classification_report(cfg, D, data, run_dir: Path, device) -> dict:

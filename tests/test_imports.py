@@ -1,4 +1,5 @@
-"""The package's modules import each other without cycles, and its public names import from the top."""
+"""The package's modules import each other without cycles, no group imports a group above it, and
+its public names import from the top."""
 
 import ast
 from pathlib import Path
@@ -60,12 +61,71 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def test_no_import_cycles_in_the_package():
+# The groups from top to bottom, as docs/architecture.md draws them: a module imports only modules of its
+# own group or of groups below it (peers on one line do not import each other).
+LAYERS = [
+    ["cli"],
+    ["commands"],
+    ["estimator"],
+    ["train", "deploy", "analysis"],
+    ["evaluation"],
+    ["checkpoint"],
+    ["config"],
+    ["modes"],
+    ["steps"],
+    ["losses"],
+    ["models", "data"],
+    ["hardware"],
+    ["errors", "version"],
+]
+LEVEL = {group: level for level, groups in enumerate(LAYERS) for group in groups}
+
+
+def import_graph() -> dict[str, set[str]]:
     files = sorted(PACKAGE.rglob("*.py"))
     modules = {module_name(f) for f in files}
-    graph = {module_name(f): imported_modules(f, modules) - {module_name(f)} for f in files}
+    return {module_name(f): imported_modules(f, modules) - {module_name(f)} for f in files}
+
+
+def group(module: str) -> str:
+    """The group of a module: its sub-package (ganlearn.train.loop -> train) or its own name."""
+    return module.split(".")[1]
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """'a -> b' for each import of a module b whose group is not below a's (the package's __init__,
+    which gathers the public names, is exempt)."""
+    return [
+        f"{a} -> {b}"
+        for a, imported in sorted(graph.items())
+        if a != "ganlearn"
+        for b in sorted(imported)
+        if b != "ganlearn" and group(a) != group(b) and LEVEL[group(b)] <= LEVEL[group(a)]
+    ]
+
+
+def test_no_import_cycles_in_the_package():
+    graph = import_graph()
     assert "ganlearn.data.split" in graph["ganlearn.modes"]  # the parser sees `from .data import split`
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
+
+
+def test_every_group_has_a_place_in_the_layers():
+    groups = {group(m) for m in import_graph() if m != "ganlearn"}
+    assert groups == set(LEVEL), f"not in LAYERS: {groups - set(LEVEL)}; gone: {set(LEVEL) - groups}"
+
+
+def test_no_group_imports_a_group_above_it_or_beside_it():
+    assert upward_imports(import_graph()) == []
+
+
+def test_upward_imports_are_found():
+    graph = {"ganlearn.losses": {"ganlearn.train.loop"}, "ganlearn.train.loop": {"ganlearn.deploy.export"}}
+    graph |= {"ganlearn.cli": {"ganlearn.errors", "ganlearn.cli"}}
+    assert upward_imports(graph) == [
+        "ganlearn.losses -> ganlearn.train.loop",
+        "ganlearn.train.loop -> ganlearn.deploy.export",
+    ]
 
 
 def test_find_cycle_finds_one():
@@ -78,3 +138,17 @@ def test_public_api_from_the_top():
 
     assert set(ganlearn.__all__) <= set(dir(ganlearn))
     assert issubclass(ConfigError, ValueError)
+
+
+def test_the_version_is_written_once():
+    from importlib.metadata import version
+
+    from ganlearn.version import __version__
+
+    assert ganlearn.__version__ == __version__ == version("ganlearn")
+    sources = [p for p in PACKAGE.rglob("*.py") if '__version__ = "' in p.read_text()]
+    assert sources == [PACKAGE / "version.py"]
+
+
+def test_the_top_level_holds_at_most_16_modules():
+    assert len(list(PACKAGE.glob("*.py"))) <= 16

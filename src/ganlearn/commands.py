@@ -154,14 +154,12 @@ def cmd_predict(args) -> None:
 
 
 def cmd_export(args) -> None:
-    from .deploy.export import export_onnx, export_run
+    from .deploy.export import export
 
-    if args.format == "onnx":
-        print(f"model: {export_onnx(args.run_dir, args.out)}  (onnxruntime: images -> probabilities, p_real)")
-    else:
-        print(
-            f"model: {export_run(args.run_dir, args.out)}  (ganlearn predict MODEL IMAGES..., or ganlearn.load(MODEL))"
-        )
+    use = {"onnx": "onnxruntime: images -> probabilities, p_real"}.get(
+        args.format, "ganlearn predict MODEL IMAGES..., or ganlearn.load(MODEL)"
+    )
+    print(f"model: {export(args.run_dir, args.out, args.format)}  ({use})")
 
 
 def cmd_sample(args) -> None:

@@ -355,7 +355,9 @@ def load(path_or_name: str | None = None, overrides: list[str] = ()) -> tuple[Co
     raw, name = _read_yaml(path_or_name) if path_or_name else ({}, "default")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path_or_name} must hold a mapping of sections (data, model, train)")
+    raw = upgrade(raw)
     for section, key, value in map(parse_override, overrides):
+        section, key = MOVED.get(f"{section}.{key}", f"{section}.{key}").split(".")  # a 0.2 name
         if not isinstance(raw.setdefault(section, {}), dict):
             raise ConfigError(f"config section '{section}' must be a mapping")
         raw[section][key] = value

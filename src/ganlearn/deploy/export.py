@@ -22,8 +22,12 @@ from ..version import __version__
 FORMAT = "ganlearn-model-1"
 
 
+# the major.minor versions whose files this one reads: 0.3 moved config keys, and config.from_dict reads 0.2's
+READS = ("0.2", "0.3")
+
+
 def _version(text: str) -> str:
-    return ".".join(text.split(".")[:2])  # a file is read by the major.minor version that wrote it
+    return ".".join(text.split(".")[:2])
 
 
 def pack_weights(G: torch.nn.Module, D: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -103,7 +107,7 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None) -> Path:
 
 
 def read_safetensors(path: str | Path, fmt: str, device: str = "cpu") -> tuple[dict, dict]:
-    """(tensors, metadata) of a ganlearn safetensors file of format `fmt`, written by this version."""
+    """(tensors, metadata) of a ganlearn safetensors file of format `fmt`, written by a version in READS."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"exported model not found: {path}")
@@ -116,7 +120,7 @@ def read_safetensors(path: str | Path, fmt: str, device: str = "cpu") -> tuple[d
     if metadata.get("format") != fmt:
         raise CheckpointError(f"{path} is a safetensors file but not a ganlearn {fmt.split('-')[1]} file")
     written_by = metadata.get("ganlearn_version", "0.1")
-    if _version(written_by) != _version(__version__):
+    if _version(written_by) not in READS:
         raise CheckpointError(
             f"{path} was exported by ganlearn {written_by}; this is ganlearn {__version__}: "
             f"export it again with this version, or use ganlearn {written_by}"
@@ -147,3 +151,11 @@ def load_exported(path: str | Path, device: str = "cpu"):
     cfg, state = read_exported(path, device)
     G, D = restore_models(cfg, state, torch.device(device))
     return cfg, G, D, state["classes"]
+
+
+def export(run_dir: str | Path, out: str | Path | None = None, format: str = "safetensors") -> Path:
+    """`ganlearn export`: RUN_DIR's networks as safetensors (export_run) or its classifier as ONNX
+    (export_onnx); returns the file's path."""
+    if format not in ("safetensors", "onnx"):
+        raise GanlearnError(f"format must be safetensors or onnx, got {format!r}")
+    return export_onnx(run_dir, out) if format == "onnx" else export_run(run_dir, out)

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ..checkpoint import check_same_config, load_checkpoint, save_checkpoint
+from ..checkpoint import CHECKPOINT, check_same_config, load_checkpoint, save_checkpoint
 from ..config import Config, from_dict
 from ..data import Dataset, Split, load_dataset
 from ..data.augment import random_shift
@@ -41,8 +41,10 @@ from .state import Training
 INIT_EXAMPLES = 500  # unlabelled images for the data-dependent initialisation of D, as in the reference
 
 
-def build(cfg: Config, data: Dataset, split: Split | None = None) -> Training:
-    """Seed, split, build and initialise the models and optimizers for `cfg` on `data`."""
+def build(cfg: Config, data: Dataset | None = None, split: Split | None = None) -> Training:
+    """Seed, split, build and initialise the models and optimizers for `cfg` on `data` (None: the data
+    set `cfg.data` names)."""
+    data = load_dataset(cfg.data) if data is None else data
     t, mode = cfg.train, MODES[cfg.train.mode]
     torch.manual_seed(t.seed)  # every random draw of training comes from torch's generators
     split = mode.split(cfg, data) if split is None else split
@@ -216,9 +218,11 @@ def _run_epoch(t: Training, log: RunLog) -> dict:
     return {k: v / counts[k] for k, v in sums.items()} | {"epoch_seconds": time.perf_counter() - epoch_start}
 
 
-def fit(t: Training, log: RunLog, verbose: bool = True) -> list[dict]:
+def fit(t: Training, log: RunLog | None = None, verbose: bool = True) -> list[dict]:
     """Train until `train.epochs`; after each epoch evaluate, log, then checkpoint (in that order, so a
-    resumed run drops metrics newer than its checkpoint)."""
+    resumed run drops metrics newer than its checkpoint). `log`: the run folder's RunLog (None: no
+    files). Returns one record per epoch (as in metrics.jsonl)."""
+    log = log or RunLog(None)
     log.start(t.cfg, t.epoch)
     records = []
     if t.good_state is None:
@@ -258,7 +262,7 @@ def run(cfg: Config, name: str, resume: str | Path | None = None) -> Path:
     state = None
     if resume is not None:
         run_dir = Path(resume)
-        state = load_checkpoint(run_dir / "checkpoint.pt")
+        state = load_checkpoint(run_dir / CHECKPOINT)
         saved = from_dict(state["config"]).to_dict()  # a config of an earlier version, as this one reads it
         check_same_config(saved, cfg.to_dict())
     t = build(cfg, load_dataset(cfg.data))

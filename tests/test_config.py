@@ -1,7 +1,10 @@
+import dataclasses
+
 import pytest
 
 from ganlearn import config
 from ganlearn.errors import ConfigError
+from ganlearn.modes import MODES
 
 
 def test_builtin_configs_load():
@@ -112,3 +115,25 @@ def test_save_and_reload_round_trip(tmp_path):
     cfg, _ = config.load("digits_ssl", ["train.seed=7"])
     config.save(cfg, tmp_path / "c.yaml")
     assert config.load(str(tmp_path / "c.yaml"))[0] == cfg
+
+
+def test_the_train_section_holds_only_what_every_mode_shares():
+    assert len(dataclasses.fields(config.TrainConfig)) <= 27
+    own = {name for mode in MODES.values() for name in mode.sections}
+    assert own == {"self_training", "cluster", "seg"} and set(config.SECTIONS) == {"data", "model", "train"} | own
+
+
+def test_a_run_config_holds_its_own_mode_section_only():
+    assert list(config.load("mnist_seg")[0].to_dict()) == ["data", "model", "train", "seg"]
+    assert list(config.load("digits_ssl")[0].to_dict()) == ["data", "model", "train", "self_training"]
+    with pytest.raises(ConfigError, match="seg.adv_weight is not used in mode ssl"):
+        config.load("digits_ssl", ["seg.adv_weight=0.01"])
+
+
+def test_the_0_2_names_of_moved_keys_still_read():
+    cfg, _ = config.load("mnist_seg", ["train.adv_weight=0.01", "train.semi_start=0.5"])
+    assert (cfg.seg.adv_weight, cfg.seg.semi_start) == (0.01, 0.5)
+    cfg = config.from_dict({"train": {"pseudo_label_threshold": 0.9, "pseudo_label_start": 2}})
+    assert (cfg.self_training.threshold, cfg.self_training.start) == (0.9, 2)
+    with pytest.raises(ConfigError, match="'train.latent_weight' is now 'cluster.latent_weight'"):
+        config.from_dict({"train": {"mode": "cluster", "latent_weight": 1.0}, "cluster": {"latent_weight": 2.0}})

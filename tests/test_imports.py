@@ -75,7 +75,7 @@ LAYERS = [
     ["steps"],
     ["losses"],
     ["models", "data"],
-    ["hardware"],
+    ["hardware", "compat"],
     ["errors", "version"],
 ]
 LEVEL = {group: level for level, groups in enumerate(LAYERS) for group in groups}

@@ -1,4 +1,5 @@
-"""The README's examples run as written: its commands parse and their configs load, its Python runs."""
+"""The README's examples run as written: its commands parse and their configs load, its Python runs;
+so do docs/api.md's, which use only the public names (ganlearn.__all__)."""
 
 import argparse
 import re
@@ -11,11 +12,13 @@ from ganlearn import config
 from ganlearn.cli import _overrides, _parser, main
 from ganlearn.commands import COMMANDS
 
+DOCS = Path(__file__).parents[1] / "docs"
 README = (Path(__file__).parents[1] / "README.md").read_text()
+API = (DOCS / "api.md").read_text()
 
 
-def blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", README, re.S)
+def blocks(language: str, text: str = README) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
 
 
 def commands() -> list[list[str]]:
@@ -53,3 +56,15 @@ def test_the_python_examples_run_in_order(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     accuracy = float(re.search(r"test accuracy: ([0-9.]+)", out).group(1))
     assert accuracy > 0.5  # 10 epochs on 50 labels: well above chance (0.1)
+
+
+def test_the_api_examples_run_in_order_on_public_names_only(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    for block in blocks("python", API):
+        imported = re.findall(r"^(?:from|import) (ganlearn\S*)", block, re.M)
+        assert set(imported) <= {"ganlearn"}, f"docs/api.md teaches an internal module: {imported}"
+        exec(compile(block, "docs/api.md", "exec"), namespace)
+    out = capsys.readouterr().out
+    assert "unknown config key 'train.epoch' (did you mean 'train.epochs'?)" in out
+    assert (tmp_path / "runs" / "000-digits_ssl" / "model.safetensors").is_file()

@@ -32,7 +32,14 @@ def _add_data_flags(p: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganlearn", description="Learning with generative adversarial networks.")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_train_parser(sub)
+    _add_run_parsers(sub)
+    _add_probe_parsers(sub)
+    sub.add_parser("configs", help="list the built-in configs")
+    return parser
 
+
+def _add_train_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model (a new numbered run folder, or --resume one)")
     p.add_argument("-c", "--config", help="YAML file or built-in name (see `ganlearn configs`)")
     p.add_argument(
@@ -52,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_data_flags(p)
 
+
+def _add_run_parsers(sub) -> None:
+    """evaluate, sample, predict and export: commands on a trained run."""
     p = sub.add_parser(
         "evaluate",
         help="test accuracy, confusion matrix and sample scores of a run (mIoU in mode seg); "
@@ -94,10 +104,6 @@ def _parser() -> argparse.ArgumentParser:
         help="safetensors: the networks, for ganlearn predict / ganlearn.load; onnx: the classifier alone "
         "(class probabilities and p_real), for onnxruntime (pip install 'ganlearn[onnx]')",
     )
-
-    _add_probe_parsers(sub)
-    sub.add_parser("configs", help="list the built-in configs")
-    return parser
 
 
 def _add_probe_parsers(sub) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from .compat import MOVED, upgrade
 from .data import DATASETS, SOURCE_KEYS
 from .errors import ConfigError
 from .models import MODELS
@@ -86,7 +87,7 @@ class TrainConfig:
     seed: int = 1  # seeds the labelled split and the training
     device: str = "auto"  # auto | cpu | cuda
     precision: str = "auto"  # auto | fp32 | bf16 autocast in training steps (auto: bf16 on a CPU that has it natively)
-    cuda_graphs: bool = False  # on a GPU, replay each iteration's steps as one CUDA graph (graphs.py)
+    cuda_graphs: bool = False  # on a GPU, replay each iteration's steps as one CUDA graph (train/cuda_graphs.py)
     nan_retries: int = 3  # after a non-finite loss, restart from the last good state with half the lr, this many times
     checkpoint_every: int = 0  # also checkpoint every N iterations (0: at the end of each epoch only)
     eval_batch_size: int = 1000
@@ -165,68 +166,10 @@ def _coerce(value, annotation):
     return value
 
 
-ANY = "any value"
-# keys of earlier versions, with the value that left them without effect (ANY: they had none alone): a
-# saved run's config that holds one at that value still loads; any other value names the version to use
-REMOVED = {
-    "train.entropy_weight": 0.0,
-    "train.manifold_weight": 0.0,
-    "train.manifold_eps": ANY,
-    "train.manifold_until": ANY,
-    "train.mean_teacher_weight": 0.0,
-    "train.mean_teacher_rampup": ANY,
-    "train.low_density_weight": 0.0,
-    "train.low_density_quantile": ANY,
-    "train.augment_rotation": 0.0,
-    "train.g_beta1": None,
-    "train.beta2": 0.999,
-    "train.init_examples": 500,
-    "train.adv_unlabelled": False,  # Luc et al.'s image-level adversary, replaced by Hung et al.'s
-    "train.label_map_tau": ANY,
-}
-# keys that moved in 0.3 to the section of the one mode that reads them: their old names still load
-MOVED = {
-    "train.pseudo_label_threshold": "self_training.threshold",
-    "train.pseudo_label_start": "self_training.start",
-    "train.pseudo_label_weight": "self_training.weight",
-    "train.latent_weight": "cluster.latent_weight",
-    **{f"train.{key}": f"seg.{key}" for key in ("adv_weight", "adv_unlabelled_weight", "semi_weight")},
-    **{f"train.{key}": f"seg.{key}" for key in ("semi_threshold", "semi_start")},
-}
-
-
-def upgrade(raw: dict) -> dict:
-    """A copy of a config's nested dicts `raw` with each key of MOVED under its new name (a config of 0.2
-    as 0.3 reads it)."""
-    raw = {name: dict(values) if isinstance(values, dict) else values for name, values in raw.items()}
-    for old, new in MOVED.items():
-        (old_section, old_key), (section, key) = old.split("."), new.split(".")
-        if isinstance(raw.get(old_section), dict) and old_key in raw[old_section]:
-            value = raw[old_section].pop(old_key)
-            if not isinstance(raw.setdefault(section, {}), dict) or key in raw[section]:
-                raise ConfigError(f"config key '{old}' is now '{new}': set only '{new}'")
-            raw[section][key] = value
-    return raw
-
-
-def _drop_removed(section: str, values: dict) -> dict:
-    kept = {}
-    for key, value in values.items():
-        name = f"{section}.{key}"
-        if name not in REMOVED:
-            kept[key] = value
-        elif REMOVED[name] is not ANY and value != REMOVED[name]:
-            raise ConfigError(
-                f"config key '{name}' was removed (its setting gave no gain, or its method was replaced); "
-                f"this config sets it to {value!r}: run it with the ganlearn version that wrote it"
-            )
-    return kept
-
-
 def _section_from_dict(cls, section: str, values: dict):
     if not isinstance(values, dict):
         raise ConfigError(f"config section '{section}' must be a mapping, got {values!r}")
-    hints, values = typing.get_type_hints(cls), _drop_removed(section, values)
+    hints = typing.get_type_hints(cls)
     for key, value in values.items():
         if key not in hints:
             raise ConfigError(

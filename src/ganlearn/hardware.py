@@ -70,7 +70,7 @@ def keep_freed_memory() -> None:
     """Let glibc reuse freed large blocks instead of returning them to the OS.
 
     By default every tensor above the mmap threshold is a fresh mmap whose pages fault in on first
-    touch: on a 2-core machine that costs ~10% of a training step (commit b671230, docs/benchmarks.md). The price
+    touch: on a 2-core machine that costs ~10% of a training step (`git show b671230:docs/benchmarks.md`). The price
     is that the process keeps its peak memory until it exits, which suits a training process.
     """
     if platform.system() != "Linux":

@@ -1,5 +1,7 @@
-"""Data sets: a registry of loaders that each return a `Dataset` of in-memory arrays, and the split
-of a training set into labelled, unlabelled and validation images (split.py).
+"""Data: a registry of loaders that each return a `Dataset` of in-memory arrays (arrays.py, with the
+label conventions UNLABELLED and IGNORE), the split of a training set into labelled, unlabelled and
+validation images (split.py), the augmentation of training batches (augment.py), and new images
+handed in for prediction, converted as training's were (inputs.py).
 
 Adding a data set is one entry in DATASETS; `data.dataset` in a config names one.
 """

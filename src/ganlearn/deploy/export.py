@@ -14,16 +14,13 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from .. import config as config_mod
 from ..checkpoint import load_run, restore_models
+from ..compat import READS
 from ..errors import CheckpointError, GanlearnError
 from ..losses import real_logit
 from ..modes import MODES
 from ..version import __version__
 
 FORMAT = "ganlearn-model-1"
-
-
-# the major.minor versions whose files this one reads: 0.3 moved config keys, and config.from_dict reads 0.2's
-READS = ("0.2", "0.3")
 
 
 def _version(text: str) -> str:

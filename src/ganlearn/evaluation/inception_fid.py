@@ -1,6 +1,6 @@
 """Standard FID (Inception-v3 features, torch-fidelity) for users who have the Inception weights on disk.
 
-The FID-style score of scores.py needs nothing but the package. Papers on CIFAR-like images report
+The FID-style score of domain_scores.py needs nothing but the package. Papers on CIFAR-like images report
 the standard FID, so `ganlearn evaluate RUN --inception-weights FILE` adds it through torch-fidelity
 (`pip install 'ganlearn[fidelity]'`; it needs torchvision). Nothing is downloaded: the weights are the
 file torch-fidelity would fetch (weights-inception-2015-12-05-6726825d.pth), given by path.

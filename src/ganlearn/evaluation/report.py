@@ -63,7 +63,7 @@ def evaluate_run(
     """Evaluate a run: test accuracy and confusion matrix (confusion.png) of the EMA discriminator for
     classifier modes; pixel accuracy and IoU of the segmenter (overlays.png) in mode seg; FID-style,
     Inception-Score-style and class-coverage scores of the generator where a domain classifier ships
-    for the data set, and the standard FID where `inception_weights` is given (fidelity.py).
+    for the data set, and the standard FID where `inception_weights` is given (inception_fid.py).
     Writes evaluation.json into the run folder."""
     run_dir = Path(run_dir)
     cfg, state = load_run(run_dir, overrides)

@@ -1,7 +1,7 @@
 """The image GAN pairs: MLP and DCGAN generators and discriminators.
 
 Every discriminator exposes `features(x) -> (B, F)` and `head(h) -> (B, K)` logits, so feature
-matching, the unsupervised probes and feature-based scores all use the same representation.
+matching, the analysis commands and feature-based scores all use the same representation.
 Every generator maps z of shape (B, z_dim), drawn by `sample_z`, to images (B, C, H, W) in [0, 1].
 """
 

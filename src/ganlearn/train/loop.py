@@ -41,6 +41,15 @@ from .state import Training
 INIT_EXAMPLES = 500  # unlabelled images for the data-dependent initialisation of D, as in the reference
 
 
+def _adam(G, D, t) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+    """G's and D's optimizers. adam_eps 1e-4 approximates the reference Adam's sqrt(v + 1e-8): it keeps
+    tiny gradients (a saturated generator) from being blown up to full-size steps. fused: one kernel
+    for all parameters instead of ~6 passes over each (12% of a step on CPU; needs torch >= 2.4 there)."""
+    adam = dict(betas=(t.beta1, 0.999), eps=t.adam_eps, fused=True)
+    opt_g = torch.optim.Adam(G.parameters(), lr=t.generator_lr, **adam)
+    return opt_g, torch.optim.Adam(D.parameters(), lr=t.lr, **adam)
+
+
 def build(cfg: Config, data: Dataset | None = None, split: Split | None = None) -> Training:
     """Seed, split, build and initialise the models and optimizers for `cfg` on `data` (None: the data
     set `cfg.data` names)."""
@@ -61,12 +70,7 @@ def build(cfg: Config, data: Dataset | None = None, split: Split | None = None) 
         if net is not None:
             data_dependent_init(net, x_train[init_idx])  # on unlabelled images only: no label is used
     D_ema = copy.deepcopy(D).eval().requires_grad_(False)
-    # adam_eps 1e-4 approximates the reference Adam's sqrt(v + 1e-8): it keeps tiny gradients (a
-    # saturated generator) from being blown up to full-size steps. fused: one kernel for all
-    # parameters instead of ~6 passes over each (12% of a step on CPU; needs torch >= 2.4 there)
-    adam = dict(betas=(t.beta1, 0.999), eps=t.adam_eps, fused=True)
-    opt_g = torch.optim.Adam(G.parameters(), lr=t.generator_lr, **adam)
-    opt_d = torch.optim.Adam(D.parameters(), lr=t.lr, **adam)
+    opt_g, opt_d = _adam(G, D, t)
     rank = distributed.world()[0]
     if rank:  # the same initial weights everywhere, then each rank its own noise and samples
         torch.manual_seed(t.seed + 7919 * rank)
@@ -77,22 +81,9 @@ def build(cfg: Config, data: Dataset | None = None, split: Split | None = None) 
     history = (
         torch.nn.ModuleDict({"G": HistoricalAverage(G), "D": HistoricalAverage(D)}) if t.historical_averaging else None
     )
+    y_train, precision = torch.from_numpy(data.y_train).to(device), resolve_precision(t.precision, device)
     training = Training(
-        cfg,
-        data,
-        split,
-        device,
-        G,
-        D,
-        D_ema,
-        opt_g,
-        opt_d,
-        x_train,
-        torch.from_numpy(data.y_train).to(device),
-        unlabelled,
-        steps,
-        resolve_precision(t.precision, device),
-        history,
+        cfg, data, split, device, G, D, D_ema, opt_g, opt_d, x_train, y_train, unlabelled, steps, precision, history
     )
     if t.cuda_graphs:
         cuda_graphs.check(cfg, device)

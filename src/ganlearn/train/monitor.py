@@ -46,7 +46,7 @@ def epoch_pictures(t: Training) -> np.ndarray | None:
 
 
 def sample_fid(t: Training) -> float:
-    """FID-style score of `train.score_samples` generated images against the test set (scores.py)."""
+    """FID-style score of `train.score_samples` generated images against the test set (evaluation/domain_scores.py)."""
     if t.scorer is None:
         net, _ = load_domain_classifier(t.data.name)
         t.scorer = net, reference_stats(net, t.data.x_test)

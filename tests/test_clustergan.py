@@ -10,7 +10,7 @@ from PIL import Image
 
 from ganlearn import config
 from ganlearn.analysis.clustering import cluster_accuracy
-from ganlearn.analysis.features import gan_latents
+from ganlearn.analysis.representations import gan_latents
 from ganlearn.cli import main
 from ganlearn.data import load_dataset
 from ganlearn.train import build, fit, run

@@ -1,11 +1,13 @@
-"""Run folders and exports written by ganlearn 0.2 load, resume and predict as 0.2 predicted.
+"""Run folders and exports written by ganlearn 0.2 load, resume and predict as 0.2 did.
 
-tests/fixtures/v0.2 holds three tiny runs made with 0.2's code (commit 770b57d): ssl with
-self-training, seg with Hung et al.'s terms, cluster (their run folders' checkpoint, config.yaml and
-an export), and expected.npz, what 0.2 itself predicted from them. The keys that 0.3 moved into the
-modes' own sections (`train.pseudo_label_*`, `train.adv_weight`, `train.latent_weight`, ...) are mapped.
+tests/fixtures/v0.2 (its README says how each file was made with 0.2's code, commit 770b57d) holds
+three tiny runs, ssl with self-training, seg with Hung et al.'s terms and cluster, each with an
+export; a saved GANClassifier; and what 0.2 itself predicted from them and recorded when it resumed
+them. The keys that 0.3 moved into the modes' own sections (`train.pseudo_label_*`,
+`train.adv_weight`, `train.latent_weight`, ...) are mapped.
 """
 
+import json
 import shutil
 import subprocess
 import sys
@@ -21,6 +23,7 @@ from ganlearn.models.outputs import d_features
 
 FIXTURES = Path(__file__).parent / "fixtures" / "v0.2"
 EXPECTED = np.load(FIXTURES / "expected.npz")
+EXPECTED_JSON = json.loads((FIXTURES / "expected.json").read_text())
 
 
 def copy_run(name: str, tmp_path: Path) -> Path:
@@ -64,8 +67,10 @@ def test_a_run_folder_of_0_2_resumes_and_is_rewritten_as_0_3(name, tmp_path):
     run_dir = copy_run(name, tmp_path)
     cfg, config_name = ganlearn.load_config(run_dir / "config.yaml", ["train.epochs=2", "train.progress=false"])
     ganlearn.run(cfg, config_name, resume=run_dir)
-    records = [line for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    assert len(records) == 2  # the 0.2 epoch, then one more
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    assert len(records) == 2  # the 0.2 epoch, then one more, as 0.2 itself resumed it
+    resumed = {k: v for k, v in records[1].items() if k not in ("epoch_seconds", "elapsed")}
+    assert resumed == pytest.approx(EXPECTED_JSON[name], rel=1e-4)
     saved, _ = load_run(run_dir)  # the checkpoint and config.yaml now in 0.3's layout
     own_section = {"ssl": "self_training", "cluster": "cluster"}[name]
     assert saved.to_dict() == cfg.to_dict() and set(saved.to_dict()) == {"data", "model", "train", own_section}
@@ -99,3 +104,11 @@ def test_predict_reads_a_0_2_export(tmp_path):
     assert len(rows) == 21 and rows[0].startswith("file,predicted,p_0")
     predicted = [row.split(",")[1] for row in rows[1:]]
     assert predicted == [str(c) for c in EXPECTED["ssl_proba"].argmax(1)]
+
+
+def test_a_gan_classifier_saved_by_0_2_predicts_what_it_did():
+    from sklearn.datasets import load_digits
+
+    clf = ganlearn.GANClassifier.load(FIXTURES / "estimator.safetensors")
+    X = load_digits(return_X_y=True)[0][1400:1420]
+    np.testing.assert_allclose(clf.predict_proba(X), EXPECTED_JSON["estimator_proba_X_1400_1420"], rtol=1e-5, atol=1e-7)

@@ -1,4 +1,5 @@
 import dataclasses
+import typing
 
 import pytest
 
@@ -121,6 +122,10 @@ def test_the_train_section_holds_only_what_every_mode_shares():
     assert len(dataclasses.fields(config.TrainConfig)) <= 27
     own = {name for mode in MODES.values() for name in mode.sections}
     assert own == {"self_training", "cluster", "seg"} and set(config.SECTIONS) == {"data", "model", "train"} | own
+
+
+def test_the_config_has_one_field_per_section_the_modes_declare():
+    assert typing.get_type_hints(config.Config) == config.SECTIONS
 
 
 def test_a_run_config_holds_its_own_mode_section_only():

@@ -55,7 +55,7 @@ yaml_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
     max_leaves=8,
 )
-known_keys = st.sampled_from(["data", "model", "train"])
+known_keys = st.sampled_from(["data", "model", "train", "self_training", "cluster", "seg"])
 
 
 @FUZZ
@@ -76,6 +76,11 @@ known_keys = st.sampled_from(["data", "model", "train"])
                     "batch_size",
                     "name",
                     "adv_weight",
+                    "semi_start",
+                    "pseudo_label_threshold",
+                    "latent_weight",
+                    "threshold",
+                    "beta2",
                     "canvas_size",
                     "d_hidden",
                     "bogus",

@@ -61,23 +61,18 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-# The groups from top to bottom, as docs/architecture.md draws them: a module imports only modules of its
-# own group or of groups below it (peers on one line do not import each other).
-LAYERS = [
-    ["cli"],
-    ["commands"],
-    ["estimator"],
-    ["train", "deploy", "analysis"],
-    ["evaluation"],
-    ["checkpoint"],
-    ["config"],
-    ["modes"],
-    ["steps"],
-    ["losses"],
-    ["models", "data"],
-    ["hardware", "compat"],
-    ["errors", "version"],
-]
+ARCHITECTURE = Path(__file__).parents[1] / "docs" / "architecture.md"
+
+
+def documented_layers() -> list[list[str]]:
+    """The groups from top to bottom, as docs/architecture.md draws them (the block under "The groups,
+    top to bottom"): a module imports only modules of its own group or of groups below it (peers on
+    one line do not import each other)."""
+    block = ARCHITECTURE.read_text().split("## The groups, top to bottom", 1)[1].split("```")[1]
+    return [line.split() for line in block.strip().splitlines()]
+
+
+LAYERS = documented_layers()
 LEVEL = {group: level for level, groups in enumerate(LAYERS) for group in groups}
 
 

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ganlearn import cli, config
-from ganlearn.analysis.features import features_run
+from ganlearn.analysis.representations import features_run
 from ganlearn.config import ModelConfig
 from ganlearn.data import Dataset
 from ganlearn.data import segmentation as segdata

@@ -10,8 +10,8 @@ from PIL import Image
 from ganlearn import config
 from ganlearn.analysis.anomaly import auroc, knn_anomaly_scores, knn_standardise
 from ganlearn.analysis.clustering import cluster_accuracy
-from ganlearn.analysis.features import kmeans, pixel_baselines
 from ganlearn.analysis.maps import map_colours
+from ganlearn.analysis.representations import kmeans, pixel_baselines
 from ganlearn.cli import main
 from ganlearn.train import run
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import torch
 
 from . import config as config_mod
-from .compat import upgrade
 from .errors import CheckpointError, GanlearnError
 from .models import build_models
 from .modes import MODES
@@ -111,11 +110,7 @@ def load_run(run_dir: str | Path, overrides: list[str] = ()):
     if not run_dir.is_dir():
         raise GanlearnError(f"run folder does not exist: {run_dir}")
     state = load_checkpoint(run_dir / CHECKPOINT)
-    raw = upgrade(state["config"])
-    raw["train"]["device"] = "auto"
-    for section, key, value in map(config_mod.parse_override, overrides):
-        raw.setdefault(section, {})[key] = value
-    return config_mod.from_dict(raw), state
+    return config_mod.with_overrides(state["config"], ["train.device=auto", *overrides]), state
 
 
 def restore_models(cfg, state, device: torch.device):

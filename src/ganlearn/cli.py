@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train_parser(sub)
     _add_run_parsers(sub)
-    _add_probe_parsers(sub)
+    _add_analysis_parsers(sub)
     sub.add_parser("configs", help="list the built-in configs")
     return parser
 
@@ -106,17 +106,17 @@ def _add_run_parsers(sub) -> None:
     )
 
 
-def _add_probe_parsers(sub) -> None:
-    def probe(name, help_text):
+def _add_analysis_parsers(sub) -> None:
+    def analysis(name, help_text):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("run_dir")
         _add_data_flags(p)
         return p
 
-    p = probe("features", "discriminator features of a split, saved as .npz")
+    p = analysis("features", "discriminator features of a split, saved as .npz")
     p.add_argument("--split", default="test", help="train or test (default: test)")
     p.add_argument("--out", help="the .npz path (default: RUN_DIR/features_SPLIT.npz)")
-    p = probe(
+    p = analysis(
         "cluster",
         "the GAN's own clusters (mode cluster) beside k-means on D features, pixels and PCA of pixels: "
         "NMI, ARI, accuracy; with INPUTs, a CSV assigning new images to clusters",
@@ -125,7 +125,7 @@ def _add_probe_parsers(sub) -> None:
     p.add_argument("-k", type=int, default=10, help="number of k-means clusters")
     p.add_argument("--split", default="test")
     p.add_argument("-n", type=int, help="cluster a random subset of this many images")
-    p = probe("embed", "a 2-D map of discriminator features, coloured by label or cluster (PNG)")
+    p = analysis("embed", "a 2-D map of discriminator features, coloured by label or cluster (PNG)")
     p.add_argument("--method", default="pca", help="pca, tsne or umap (umap needs umap-learn)")
     p.add_argument("--split", default="test")
     p.add_argument("-n", type=int, default=2000, help="images on the map")
@@ -138,7 +138,7 @@ def _add_probe_parsers(sub) -> None:
         help="colour points by label or by k-means cluster (auto: clusters when the data has one class)",
     )
     p.add_argument("--out", help="PNG path (default: RUN_DIR/embed_METHOD.png)")
-    p = probe(
+    p = analysis(
         "anomaly",
         "AUROC of anomaly scores for the classes a run was trained without; "
         "with INPUTs, a CSV of their scores against the run's training images",
@@ -148,7 +148,7 @@ def _add_probe_parsers(sub) -> None:
 
 
 def _add_inputs(p: argparse.ArgumentParser, verb: str, default_csv: str) -> None:
-    """New images for a probe command (as for predict) and the CSV its answer goes to."""
+    """New images for an analysis command (as for predict) and the CSV its answer goes to."""
     p.add_argument("inputs", nargs="*", metavar="INPUT", help=f"image files, folders, .npz files to {verb}")
     p.add_argument("-o", "--out", default=default_csv, help=f"the CSV for INPUTs (default: {default_csv})")
 

@@ -82,7 +82,7 @@ def cmd_evaluate_ensemble(args) -> None:
 
 
 def cmd_features(args) -> None:
-    from .analysis.features import features_run
+    from .analysis.representations import features_run
 
     print(f"features: {features_run(args.run_dir, args.split, args.out, args.overrides)}")
 

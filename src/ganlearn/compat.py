@@ -4,9 +4,10 @@ and the versions whose exported files are read (deploy/export.py)."""
 from __future__ import annotations
 
 from .errors import ConfigError
+from .version import __version__
 
-# the major.minor versions whose exported files this one reads: 0.3 moved config keys (MOVED)
-READS = ("0.2", "0.3")
+# the major.minor versions whose exported files this one reads: 0.2's (0.3 moved config keys: MOVED) and its own
+READS = ("0.2", ".".join(__version__.split(".")[:2]))
 
 ANY = "any value"
 # keys of earlier versions, with the value that left them without effect (ANY: they had none alone): a
@@ -48,7 +49,11 @@ def upgrade(raw: dict) -> dict:
         (old_section, old_key), (section, key) = old.split("."), new.split(".")
         if isinstance(raw.get(old_section), dict) and old_key in raw[old_section]:
             value = raw[old_section].pop(old_key)
-            if not isinstance(raw.setdefault(section, {}), dict) or key in raw[section]:
+            if raw.get(section) is None:  # absent, or empty in YAML
+                raw[section] = {}
+            if not isinstance(raw[section], dict):
+                raise ConfigError(f"config section '{section}' must be a mapping")
+            if key in raw[section]:
                 raise ConfigError(f"config key '{old}' is now '{new}': set only '{new}'")
             raw[section][key] = value
     for name, neutral in REMOVED.items():

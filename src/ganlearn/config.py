@@ -19,7 +19,7 @@ from .compat import MOVED, upgrade
 from .data import DATASETS, SOURCE_KEYS
 from .errors import ConfigError
 from .models import MODELS
-from .modes import G_LOSSES, MODE_SECTIONS, MODES, check_mode
+from .modes import G_LOSSES, MODE_SECTIONS, MODES, ClusterConfig, SegConfig, SelfTrainingConfig, check_mode
 
 
 @dataclass
@@ -54,7 +54,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    name: str = "mlp"  # a key of nets.MODELS
+    name: str = "mlp"  # a key of models.MODELS
     z_dim: int = 100
     d_hidden: list[int] = field(default_factory=lambda: [1000, 500, 250, 250, 250])  # mlp D widths
     g_hidden: list[int] = field(default_factory=lambda: [500, 500])  # mlp G widths
@@ -102,23 +102,27 @@ class TrainConfig:
         return self.lr if self.g_lr is None else self.g_lr
 
 
+@dataclass
+class Config:
+    """A run's configuration: the sections every mode has (data, model, train), then one per mode
+    whose method has settings of its own, as its MODES entry declares (tests/test_config.py checks
+    that the fields here and the modes' `sections` agree)."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    self_training: SelfTrainingConfig = field(default_factory=SelfTrainingConfig)  # mode ssl
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)  # mode cluster
+    seg: SegConfig = field(default_factory=SegConfig)  # mode seg
+
+    def to_dict(self) -> dict:
+        """The sections every mode has and those of this config's own mode, as nested dicts."""
+        used = [*COMMON_SECTIONS, *MODES[self.train.mode].sections]
+        return {name: dataclasses.asdict(getattr(self, name)) for name in used}
+
+
 COMMON_SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
-SECTIONS = COMMON_SECTIONS | MODE_SECTIONS  # and one section of its own per mode that has keys of its own
-
-
-def _to_dict(cfg) -> dict:
-    """The sections every mode reads and those of the config's own mode, as nested dicts."""
-    used = [*COMMON_SECTIONS, *MODES[cfg.train.mode].sections]
-    return {name: dataclasses.asdict(getattr(cfg, name)) for name in used}
-
-
-# Config: one field per section, cfg.data, cfg.model, cfg.train, cfg.seg, ... (a dataclass built from
-# SECTIONS, so that a mode's own section is declared once, in its MODES entry)
-Config = dataclasses.make_dataclass(
-    "Config",
-    [(name, cls, field(default_factory=cls)) for name, cls in SECTIONS.items()],
-    namespace={"to_dict": _to_dict, "__module__": __name__},
-)
+SECTIONS = COMMON_SECTIONS | MODE_SECTIONS  # name -> dataclass of each section of a Config
 
 
 def _choices() -> dict:
@@ -293,20 +297,26 @@ def parse_override(text: str) -> tuple[str, str, object]:
 EITHER_OR = {"labels_per_class": "label_rate", "label_rate": "labels_per_class"}
 
 
-def load(path_or_name: str | None = None, overrides: list[str] = ()) -> tuple[Config, str]:
-    """Load a config file or built-in name, apply overrides; returns (config, config name)."""
-    raw, name = _read_yaml(path_or_name) if path_or_name else ({}, "default")
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path_or_name} must hold a mapping of sections (data, model, train)")
+def with_overrides(raw: dict, overrides: list[str] = ()) -> Config:
+    """The Config of nested dicts `raw` (a YAML file's, a saved run's) with `section.key=value`
+    overrides applied (under a key's 0.2 name too)."""
     raw = upgrade(raw)
     for section, key, value in map(parse_override, overrides):
-        section, key = MOVED.get(f"{section}.{key}", f"{section}.{key}").split(".")  # a 0.2 name
+        section, key = MOVED.get(f"{section}.{key}", f"{section}.{key}").split(".")
         if not isinstance(raw.setdefault(section, {}), dict):
             raise ConfigError(f"config section '{section}' must be a mapping")
         raw[section][key] = value
         if section == "data" and key in EITHER_OR and value is not None:
             raw[section][EITHER_OR[key]] = None
-    return from_dict(raw), name
+    return from_dict(raw)
+
+
+def load(path_or_name: str | None = None, overrides: list[str] = ()) -> tuple[Config, str]:
+    """Load a config file or built-in name, apply overrides; returns (config, config name)."""
+    raw, name = _read_yaml(path_or_name) if path_or_name else ({}, "default")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path_or_name} must hold a mapping of sections (data, model, train)")
+    return with_overrides(raw, overrides), name
 
 
 def save(cfg: Config, path: Path) -> None:

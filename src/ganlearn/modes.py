@@ -2,10 +2,12 @@
 the data sets and models it takes, and what applies to its runs (what is evaluated and pictured
 after each epoch, which of `evaluate`, `sample` and the unsupervised commands accept them).
 
-Keys that only one mode reads live in that mode's own config section (`seg:`, `cluster:`,
-`self_training:`), a dataclass declared here beside the mode; config.Config has one field per
-section. Adding a mode is one entry in MODES plus its step functions (steps.py). No other module
-compares mode names: they read a Mode's attributes.
+The settings of a method that only one mode runs (self-training, ClusterGAN's latent recovery,
+Hung et al.'s segmentation terms) are that mode's own config section (`self_training:`, `cluster:`,
+`seg:`), a dataclass declared here beside the mode. Keys of the shared sections (data, model, train)
+that only some modes read are the modes' `keys`; in any other mode they must keep their defaults.
+Adding a mode is one entry in MODES plus its step functions (steps.py). No other module compares
+mode names: they read a Mode's attributes.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ class Mode:
     d_step: Callable | None  # (G, D, batch, cfg) -> (loss, stats): D's step, or None
     g_steps: dict  # `train.g_loss` name -> G's step; the first is `auto`'s; {}: the mode trains no G
     split: Callable  # (cfg, data) -> data.Split: which training images are labelled
-    kind: str  # "images" or "segmentation": the kind of data sets (data.DATASETS) and models (nets.MODELS) it takes
+    kind: str  # "images" or "segmentation": the kind of data sets (data.DATASETS) and models (models.MODELS) it takes
     uses_labels: bool  # False: every image is unlabelled and D has one real/fake logit
     classifies: bool  # D is a K-class classifier: accuracy, confusion matrix, ensembles, predictions
     generates: bool  # G makes images: sample grids, FID-style scores, `ganlearn sample`
@@ -133,6 +135,7 @@ MODES = {
                 "model.minibatch_kernels",
                 "train.augment_shift",
                 "train.augment_unlabelled",
+                "train.unlabelled_weight",
             }
         ),
         sections={"self_training": SelfTrainingConfig},

@@ -18,7 +18,7 @@ from ..errors import ConfigError, GanlearnError
 from ..evaluation.plots import plot_score_histograms
 from ..losses import real_logit
 from ..models.outputs import d_features, predict_logits
-from .features import input_images, load_gan_run, pick_split, pixel_baselines, write_csv
+from .representations import input_images, load_gan_run, pick_split, pixel_baselines, write_csv
 
 
 @torch.no_grad()

@@ -15,8 +15,8 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from ..data import load_dataset
 from ..evaluation.plots import plot_embedding
 from ..models.outputs import d_features
-from .features import gan_latents, input_images, kmeans, load_gan_run, pick_split, pixel_baselines, write_csv
 from .maps import embed_2d
+from .representations import gan_latents, input_images, kmeans, load_gan_run, pick_split, pixel_baselines, write_csv
 
 
 def cluster_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:

@@ -13,7 +13,7 @@ from ..data import load_dataset
 from ..errors import ConfigError
 from ..evaluation.plots import plot_embedding
 from ..models.outputs import d_features
-from .features import kmeans, load_gan_run, pick_split
+from .representations import kmeans, load_gan_run, pick_split
 
 EMBED_METHODS = ("pca", "tsne", "umap")
 

@@ -132,7 +132,7 @@ def load_image_folder(
     files = labelled + unlabelled + test
     images, kept = decode_images(files, conversion, skip_bad_images)
     x = images.transpose(0, 3, 1, 2)  # (N, C, H, W)
-    y = np.array(labels + [-1] * len(unlabelled) + test_labels, np.int64)[kept]
+    y = np.array(labels + [UNLABELLED] * len(unlabelled) + test_labels, np.int64)[kept]
     is_test = np.arange(len(files))[kept] >= len(labelled) + len(unlabelled)
     data = make_dataset(Path(path).name, x[~is_test], y[~is_test], x[is_test], y[is_test], classes)
     data.conversion = conversion.to_dict()

@@ -16,13 +16,15 @@ from .images import Conversion, decode_images, find_images
 
 class InputReader:
     """Reads inputs as a run's images of shape `image_shape` (C, H, W); `conversion` is the run's
-    recorded {"size", "channels"} (None for a run on arrays: converted to its shape)."""
+    recorded {"size", "channels"} (None for a run on arrays: converted to its shape); `what` names
+    the inputs in messages."""
 
-    def __init__(self, image_shape, conversion: dict | None):
+    def __init__(self, image_shape, conversion: dict | None, what: str = "images to predict"):
         self.image_shape = tuple(image_shape)
         c, h, w = self.image_shape
         conversion = conversion or {"size": (h, w), "channels": c}
         self.conversion = Conversion(tuple(conversion["size"]), conversion["channels"])
+        self.what = what  # how messages name the inputs
         self._resized_once = False
 
     def read(self, inputs) -> tuple[np.ndarray, list[str]]:
@@ -50,7 +52,7 @@ class InputReader:
             raise DataError(f"{path}: no images in the folder")
         if not path.exists():
             raise DataError(f"no such file or folder: {path}")
-        images, _ = decode_images(files, self.conversion, what="images to predict", cache=False)
+        images, _ = decode_images(files, self.conversion, what=self.what, cache=False)
         return as_images(images.transpose(0, 3, 1, 2)), [str(f) for f in files]
 
     def _npz(self, path: Path) -> tuple[np.ndarray, list[str]]:

@@ -6,7 +6,6 @@ score here uses the penultimate features of a CNN trained on the data set's own 
 by `scripts/train_domain_classifier.py`. Its weights (safetensors, so loading runs no code) and a
 JSON record (data checksums, test accuracy, command) live in `ganlearn/weights/`. The scores:
 
-
 - fid: Fréchet distance between the classifier's penultimate features of the samples and of real
   images ("FID-style": the same formula as FID, but domain features instead of Inception's).
 - inception_score: exp(E KL(p(y|x) || p(y))) of the classifier's class probabilities (at most K).

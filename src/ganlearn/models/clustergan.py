@@ -3,8 +3,8 @@ category, and an encoder trained with it to recover both from the image.
 
 The encoder is the pair's discriminator architecture without its noise, with `categories + z_dim`
 outputs; it is a submodule of the generator, so G's optimizer, checkpoints and exports carry it.
-Images are clustered by the encoder's category (`categories_of`), and inverted to a latent for
-reconstruction-based anomaly scores (`reconstruct`).
+Images are clustered by the encoder's category (`encode`), and inverted to a latent (`latent_of`) for
+reconstruction-based anomaly scores.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class CategoricalGenerator(nn.Module):
 
 
 def categorical_pair(build, model_cfg, image_shape, n_outputs: int):
-    """(CategoricalGenerator, D) from a pair builder of nets.MODELS: G takes `z_dim + categories`
+    """(CategoricalGenerator, D) from a pair builder of models.MODELS: G takes `z_dim + categories`
     inputs and the encoder is D's architecture without noise, with one output per latent dimension."""
     k = model_cfg.categories
     G, D = build(dataclasses.replace(model_cfg, z_dim=model_cfg.z_dim + k), image_shape, n_outputs)

@@ -53,7 +53,7 @@ def cuda_capture(run: Callable[[], dict]) -> tuple[Callable[[], None], dict]:
 
 
 class CapturedSteps:
-    """`steps(batch, ema_rate) -> stats` (train.run_steps) run through a CUDA graph after WARMUP
+    """`steps(batch, ema_rate) -> stats` (loop.run_steps) run through a CUDA graph after WARMUP
     iterations. `capture` is `cuda_capture`; the tests give one that replays eagerly on the CPU."""
 
     def __init__(self, steps: Callable, optimizers, device: torch.device, capture: Callable = cuda_capture):

@@ -51,7 +51,7 @@ def pick_split(data, split: str, n: int | None, seed: int = 0):
 
 def input_images(state, inputs) -> tuple[np.ndarray, list[str]]:
     """New images (files, folders, .npz) converted as `ganlearn predict` converts them, and their names."""
-    x, names = InputReader(state["image_shape"], state.get("conversion")).read(inputs)
+    x, names = InputReader(state["image_shape"], state.get("conversion"), "input images").read(inputs)
     if not len(x):
         raise GanlearnError("no input images")
     return x, names

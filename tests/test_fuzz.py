@@ -9,8 +9,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import ganlearn
 from ganlearn import config
-from ganlearn.data import load_image_folder
+from ganlearn.cli import main
+from ganlearn.data import load_dataset, load_image_folder
 from ganlearn.data.idx import read_idx
 from ganlearn.data.segmentation import load_seg_folder
 from ganlearn.errors import ConfigError, DataError
@@ -173,3 +175,87 @@ def test_huge_claims_are_refused_before_allocating(tmp_path, dims):
     path.write_bytes(_idx_header(0x08, dims))
     with pytest.raises(DataError, match="refusing to load"):
         read_idx(path)
+
+
+MODES_BY_FORMAT = {  # what each format can hold; a picture of another mode is saved as PNG
+    "PNG": ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"),
+    "JPEG": ("L", "RGB", "CMYK"),
+    "BMP": ("1", "L", "P", "RGB"),
+    "GIF": ("L", "P"),
+    "TIFF": ("1", "L", "RGB", "RGBA", "CMYK", "I", "I;16", "F"),
+    "WEBP": ("RGB", "RGBA"),
+}
+
+
+@st.composite
+def picture_files(draw) -> bytes:
+    """The bytes of a file a user's folder might hold: random bytes, or a picture of random size,
+    mode, bit depth and format, maybe cut short, maybe with non-finite values, maybe a bomb's header."""
+    import io
+
+    from PIL import Image
+
+    if draw(st.booleans()) and draw(st.booleans()):
+        return draw(st.binary(max_size=400))
+    fmt = draw(st.sampled_from(sorted(MODES_BY_FORMAT)))
+    mode = draw(st.sampled_from(sorted({m for modes in MODES_BY_FORMAT.values() for m in modes})))
+    width, height = draw(st.integers(1, 24)), draw(st.integers(1, 24))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    if mode == "F":
+        values = rng.normal(0.5, draw(st.sampled_from([0.1, 1.0, 300.0])), (height, width)).astype(np.float32)
+        values[0, 0] = draw(st.sampled_from([0.5, np.nan, np.inf]))
+        image = Image.fromarray(values, mode="F")
+    else:
+        image = Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).convert(mode)
+    buf = io.BytesIO()
+    try:
+        image.save(buf, format=fmt if mode in MODES_BY_FORMAT[fmt] else "PNG")
+    except (OSError, ValueError, KeyError):  # this Pillow cannot write that mode in that format
+        buf = io.BytesIO()
+        image.convert("RGB").save(buf, format="PNG")
+    data = buf.getvalue()
+    if draw(st.integers(0, 9)) == 0:  # a header that declares a huge picture
+        data = data[:16] + struct.pack(">II", 30000, 30000) + data[24:] if data[:4] == b"\x89PNG" else data
+    cut = draw(st.sampled_from([None, None, 0.5, 0.9]))
+    return data if cut is None else data[: int(len(data) * cut)]
+
+
+def _one_line_error(call) -> None:
+    """Run `call`: it returns, or raises a DataError of one line; any other exception fails the test."""
+    try:
+        call()
+    except DataError as e:
+        assert "\n" not in str(e), str(e)
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("run")
+    args = ["train", "-c", "digits_ssl", "--no-progress", "--epochs", "1", "--out-dir", str(root)]
+    assert main([*args, "--set", "train.iters_per_epoch=1", "--set", "train.score_samples=0"]) == 0
+    return root / "000-digits_ssl"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    layout=st.lists(
+        st.tuples(st.sampled_from(["a", "b", "unlabelled"]), st.sampled_from([".png", ".jpg", ".tif", ".gif"])),
+        min_size=1,
+        max_size=6,
+    ),
+    contents=st.lists(picture_files(), min_size=6, max_size=6),
+    skip_bad=st.booleans(),
+)
+def test_loader_and_predict_on_a_folder_of_random_files(tmp_path_factory, digits_run, layout, contents, skip_bad):
+    """Every call on a folder of random files returns or raises the one-line DataError."""
+    root = tmp_path_factory.mktemp("random")
+    for i, ((folder, suffix), content) in enumerate(zip(layout, contents)):
+        (root / folder).mkdir(exist_ok=True)
+        (root / folder / f"{i}{suffix}").write_bytes(content)
+    labelled = [f for f in ("a", "b") if (root / f).is_dir()]
+    overrides = [f"data.path={root}", "data.dataset=folder", "data.labels_per_class=null"]
+    overrides += [f"data.skip_bad_images={str(skip_bad).lower()}"]
+    if labelled:
+        _one_line_error(lambda: load_dataset(config.load(None, overrides)[0].data))
+    model = ganlearn.load(digits_run, skip_bad=skip_bad)
+    _one_line_error(lambda: model.predict([root]))

@@ -1,5 +1,5 @@
 """Command line: `ganlearn train | evaluate | sample | predict | export | features | cluster | embed | anomaly
-| configs`: the parser, and the one-line errors (`commands.py` holds what each command does).
+| configs | cache`: the parser, and the one-line errors (`commands.py` holds what each command does).
 
 User mistakes (bad data, config, run folder) end with one line on stderr and exit status 2.
 """
@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from .commands import COMMANDS
+from .data.images import MAX_PIXELS
 from .errors import GanlearnError
 from .modes import MODES
 
@@ -36,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_run_parsers(sub)
     _add_analysis_parsers(sub)
     sub.add_parser("configs", help="list the built-in configs")
+    p = sub.add_parser("cache", help="where the cache of decoded image files is, and its size")
+    p.add_argument("--clear", action="store_true", help="empty it")
     return parser
 
 
@@ -93,6 +96,7 @@ def _add_run_parsers(sub) -> None:
         "--out",
         help="the CSV to write (default: predictions.csv); for a segmenter a folder (default: label_maps)",
     )
+    _add_reading_flags(p)
 
     p = sub.add_parser("export", help="the run's networks as one safetensors file (loading it runs no code)")
     p.add_argument("run_dir")
@@ -151,6 +155,21 @@ def _add_inputs(p: argparse.ArgumentParser, verb: str, default_csv: str) -> None
     """New images for an analysis command (as for predict) and the CSV its answer goes to."""
     p.add_argument("inputs", nargs="*", metavar="INPUT", help=f"image files, folders, .npz files to {verb}")
     p.add_argument("-o", "--out", default=default_csv, help=f"the CSV for INPUTs (default: {default_csv})")
+    _add_reading_flags(p)
+
+
+def _add_reading_flags(p: argparse.ArgumentParser) -> None:
+    """How new image files are read: what is done with one that cannot be, how large one may be."""
+    p.add_argument(
+        "--skip-bad", action="store_true", help="leave out unreadable image files (listed in OUT_skipped.csv)"
+    )
+    p.add_argument(
+        "--max-image-pixels",
+        type=int,
+        metavar="N",
+        help="refuse image files declaring more pixels, against decompression bombs (default: the run's "
+        f"data.max_image_pixels, {MAX_PIXELS:,} unless raised)",
+    )
 
 
 def _overrides(args) -> list[str]:

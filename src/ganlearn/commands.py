@@ -91,7 +91,9 @@ def cmd_cluster(args) -> None:
     from .analysis.clustering import cluster_inputs, cluster_run
 
     if args.inputs:
-        print(f"clusters: {cluster_inputs(args.run_dir, args.inputs, args.out, args.k, overrides=args.overrides)}")
+        reading = {"skip_bad": args.skip_bad, "max_pixels": args.max_image_pixels}
+        out = cluster_inputs(args.run_dir, args.inputs, args.out, args.k, overrides=args.overrides, **reading)
+        print(f"clusters: {out}")
         return
     report = cluster_run(args.run_dir, args.k, args.split, args.n, args.overrides)
     print(f"{report['n']} {report['split']} images, k-means with k={report['k']}")
@@ -126,7 +128,9 @@ def cmd_anomaly(args) -> None:
     from .analysis.anomaly import anomaly_inputs, anomaly_run
 
     if args.inputs:
-        print(f"scores: {anomaly_inputs(args.run_dir, args.inputs, args.out, args.k, overrides=args.overrides)}")
+        reading = {"skip_bad": args.skip_bad, "max_pixels": args.max_image_pixels}
+        out = anomaly_inputs(args.run_dir, args.inputs, args.out, args.k, overrides=args.overrides, **reading)
+        print(f"scores: {out}")
         return
     report = anomaly_run(args.run_dir, args.k, overrides=args.overrides)
     print(f"held-out classes {report['held_out']}: {report['n_anomalies']} of {report['n_test']} test images")
@@ -140,7 +144,7 @@ def cmd_predict(args) -> None:
 
     from .deploy.trained_model import load, write_label_maps, write_predictions
 
-    model = load(args.model)
+    model = load(args.model, skip_bad=args.skip_bad, max_image_pixels=args.max_image_pixels)
     start = time.perf_counter()
     if model.segments:
         out = Path(args.out or "label_maps")
@@ -172,6 +176,16 @@ def cmd_configs(args) -> None:
     print("\n".join(config_mod.builtin_configs()))
 
 
+def cmd_cache(args) -> None:
+    from .data import cache
+
+    if args.clear:
+        removed, freed = cache.clear()
+        print(f"removed {removed} files ({freed / 1e6:.1f} MB) from {cache.folder()}")
+    else:
+        print(cache.summary())
+
+
 COMMANDS = {
     "train": cmd_train,
     "evaluate": cmd_evaluate,
@@ -183,4 +197,5 @@ COMMANDS = {
     "embed": cmd_embed,
     "anomaly": cmd_anomaly,
     "configs": cmd_configs,
+    "cache": cmd_cache,
 }

@@ -17,6 +17,7 @@ import yaml
 
 from .compat import MOVED, upgrade
 from .data import DATASETS, SOURCE_KEYS
+from .data.images import MAX_PIXELS
 from .errors import ConfigError
 from .models import MODELS
 from .modes import G_LOSSES, MODE_SECTIONS, MODES, ClusterConfig, SegConfig, SelfTrainingConfig, check_mode
@@ -32,7 +33,8 @@ class DataConfig:
     labels_csv: str | None = None  # folder: a CSV of file,label rows; the images under path it lists are labelled
     image_size: int | list[int] | None = None  # folder: side (or [height, width]) images are converted to
     channels: int | None = None  # folder: 1 (grey) or 3 (RGB); null: the most common size and mode of the labelled
-    skip_bad_images: bool = False  # folder: skip and count unreadable image files instead of stopping
+    skip_bad_images: bool = False  # folder: skip and list unreadable image files instead of stopping
+    max_image_pixels: int = MAX_PIXELS  # folder, seg-folder: refuse files declaring more pixels (decompression bombs)
     data_dir: str | None = None  # where mnist / fashion live; else $GANLEARN_DATA, then the user cache
     download: bool = True  # download mnist / fashion (checksum-verified) when not found locally
     labels_per_class: int | None = 10  # size of the labelled split, per class ...
@@ -209,7 +211,7 @@ AT_LEAST_1, POSITIVE = (lambda v: v >= 1, "at least 1"), (lambda v: v > 0, "posi
 NOT_NEGATIVE = (lambda v: v >= 0, ">= 0")
 LIMITS = {  # key -> (test, what the value must be); a key set to null is not tested
     **dict.fromkeys(["data.labels_per_class", "data.canvas_size", "data.max_objects"], AT_LEAST_1),
-    **dict.fromkeys(["data.train_canvases", "data.test_canvases"], AT_LEAST_1),
+    **dict.fromkeys(["data.train_canvases", "data.test_canvases", "data.max_image_pixels"], AT_LEAST_1),
     "data.label_rate": (lambda v: 0 < v <= 1, "in (0, 1]"),
     **dict.fromkeys(["data.occluders", "model.minibatch_kernels", "model.vbn_ref"], NOT_NEGATIVE),
     **dict.fromkeys(["train.epochs", "train.batch_size", "train.eval_batch_size"], AT_LEAST_1),

@@ -133,11 +133,12 @@ def anomaly_run(run_dir, k: int = 5, n_normal: int = 10_000, overrides=()) -> di
     return report
 
 
-def anomaly_inputs(run_dir, inputs, out, k: int = 5, n_normal: int = 10_000, overrides=()) -> Path:
+def anomaly_inputs(run_dir, inputs, out, k: int = 5, n_normal: int = 10_000, overrides=(), **reading) -> Path:
     """Score new images against the run's training images (its normal data), as a CSV of file and
-    one column per score of `_anomaly_scores`; higher is more anomalous in every column."""
+    one column per score of `_anomaly_scores`; higher is more anomalous in every column. `reading`:
+    input_images' skip_bad, max_pixels."""
     cfg, state, G, D = load_gan_run(run_dir, overrides, "anomaly")
-    x, names = input_images(state, inputs)
+    x, names = input_images(cfg, state, inputs, out, **reading)
     normal, _ = pick_split(load_dataset(cfg.data), "train", n_normal, cfg.train.seed)
     scores = _anomaly_scores(G, D, normal, x, k, cfg.train.seed)
     return write_csv(Path(out), ["file", *scores], names, list(scores.values()))

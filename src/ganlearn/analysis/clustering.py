@@ -81,12 +81,12 @@ def cluster_run(run_dir, k: int = 10, split: str = "test", n: int | None = None,
     return report
 
 
-def cluster_inputs(run_dir, inputs, out, k: int = 10, n_fit: int = 10_000, overrides=()) -> Path:
+def cluster_inputs(run_dir, inputs, out, k: int = 10, n_fit: int = 10_000, overrides=(), **reading) -> Path:
     """Assign new images to clusters, as a CSV of file, cluster (and each category's probability):
     the GAN's own categories for a ClusterGAN run, else the nearest of k k-means centres fitted on
-    the D features of up to `n_fit` training images."""
+    the D features of up to `n_fit` training images. `reading`: input_images' skip_bad, max_pixels."""
     cfg, state, G, D = load_gan_run(run_dir, overrides, "cluster")
-    x, names = input_images(state, inputs)
+    x, names = input_images(cfg, state, inputs, out, **reading)
     if hasattr(G, "encode"):
         probs = gan_latents(G, x)[:, -G.categories :]
         header = ["file", "cluster", *(f"p_{c}" for c in range(probs.shape[1]))]

@@ -15,7 +15,7 @@ from sklearn.decomposition import PCA
 
 from ..checkpoint import load_run, restore_models
 from ..data import load_dataset
-from ..data.inputs import InputReader
+from ..data.inputs import InputReader, skipped_beside, write_skipped
 from ..errors import ConfigError, GanlearnError
 from ..hardware import resolve_device
 from ..models.outputs import d_features
@@ -49,9 +49,15 @@ def pick_split(data, split: str, n: int | None, seed: int = 0):
     return x, y
 
 
-def input_images(state, inputs) -> tuple[np.ndarray, list[str]]:
-    """New images (files, folders, .npz) converted as `ganlearn predict` converts them, and their names."""
-    x, names = InputReader(state["image_shape"], state.get("conversion"), "input images").read(inputs)
+def input_images(cfg, state, inputs, out, skip_bad=False, max_pixels=None) -> tuple[np.ndarray, list[str]]:
+    """New images (files, folders, .npz) converted as `ganlearn predict` converts them, and their names;
+    files skipped as unreadable (`skip_bad`) are listed in OUT_skipped.csv beside the CSV `out`;
+    `max_pixels` None: the run's data.max_image_pixels."""
+    max_pixels = max_pixels or cfg.data.max_image_pixels
+    reader = InputReader(state["image_shape"], state.get("conversion"), "input images", skip_bad, max_pixels)
+    x, names = reader.read(inputs)
+    if reader.skipped:
+        print(f"skipped {len(reader.skipped)} unreadable files: {write_skipped(reader.skipped, skipped_beside(out))}")
     if not len(x):
         raise GanlearnError("no input images")
     return x, names

@@ -8,6 +8,7 @@ Adding a data set is one entry in DATASETS; `data.dataset` in a config names one
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,7 +33,9 @@ class Source:
 CANVAS_KEYS = frozenset(
     {"canvas_size", "max_objects", "train_canvases", "test_canvases", "canvas_seed", "background", "occluders"}
 )
-FILE_KEYS = frozenset({"unlabelled_path", "test_path", "labels_csv", "image_size", "channels", "skip_bad_images"})
+FILE_KEYS = frozenset(
+    {"unlabelled_path", "test_path", "labels_csv", "image_size", "channels", "skip_bad_images", "max_image_pixels"}
+)
 DATASETS = {
     "mnist": Source(lambda d: load_mnist("mnist", d.data_dir, d.download), "images"),
     "fashion": Source(lambda d: load_mnist("fashion", d.data_dir, d.download), "images"),
@@ -47,10 +50,10 @@ DATASETS = {
     "mnist-seg": Source(lambda d: load_canvases(d, "mnist"), "segmentation", keys=CANVAS_KEYS),
     "fashion-seg": Source(lambda d: load_canvases(d, "fashion"), "segmentation", keys=CANVAS_KEYS),
     "seg-folder": Source(
-        lambda d: load_seg_folder(d.path, d.unlabelled_path),
+        lambda d: load_seg_folder(d.path, d.unlabelled_path, d.max_image_pixels),
         "segmentation",
         needs_path=True,
-        keys=frozenset({"unlabelled_path"}),
+        keys=frozenset({"unlabelled_path", "max_image_pixels"}),
     ),
 }
 # keys that only some data sets read; with any other they must keep their default
@@ -66,7 +69,7 @@ def load_dataset(cfg) -> Dataset:
     if bad:
         raise DataError(f"data.exclude_classes {bad} are not classes of {data.name} (0..{data.n_classes - 1})")
     keep = ~np.isin(data.y_train, cfg.exclude_classes)
-    return Dataset(data.name, data.x_train[keep], data.y_train[keep], data.x_test, data.y_test, data.classes)
+    return dataclasses.replace(data, x_train=data.x_train[keep], y_train=data.y_train[keep])
 
 
 __all__ = [

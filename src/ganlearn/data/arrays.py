@@ -7,7 +7,7 @@ image whose label is unknown; label maps are uint8 class numbers, IGNORE where n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,6 +28,7 @@ class Dataset:
     y_test: np.ndarray  # (M,) int64 in 0..K-1
     classes: list[str]
     conversion: dict | None = None  # how image files were converted (data/images.py), applied again to predict
+    skipped: list = field(default_factory=list)  # (file, reason) of the image files skipped as unreadable
 
     @property
     def n_classes(self) -> int:

@@ -10,7 +10,17 @@ import numpy as np
 
 from ..errors import DataError
 from .arrays import UNLABELLED, Dataset, make_dataset
-from .images import GREY_MODES, IMAGE_SUFFIXES, choose_conversion, decode_images, find_images, read_labels_csv
+from .images import (
+    GREY_MODES,
+    IMAGE_SUFFIXES,
+    MAX_PIXELS,
+    BadPixels,
+    choose_conversion,
+    decode_images,
+    find_images,
+    open_image,
+    read_labels_csv,
+)
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -18,29 +28,19 @@ def image_files(folder: Path) -> list[Path]:
     return find_images(folder, recursive=False)
 
 
-def read_image(path: Path, mode: str | None = None) -> np.ndarray:
+def read_image(path: Path, mode: str | None = None, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """An image as uint8, (H, W) grey or (H, W, 3) RGB: grey-scale files stay grey, others become RGB,
     unless `mode` ("L" or "RGB") says which."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert(mode or ("L" if im.mode in GREY_MODES else "RGB")))
-    except (UnidentifiedImageError, OSError) as e:
-        raise DataError(f"{path}: not a readable image ({e})") from None
+    with open_image(path, max_pixels) as im:
+        return np.asarray(im.convert(mode or ("L" if im.mode in GREY_MODES else "RGB")))
 
 
-def read_label_map(path: Path) -> np.ndarray:
+def read_label_map(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """A single-channel PNG of class numbers, as stored (no conversion that could change a value)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            if im.mode not in ("L", "P", "I", "I;16"):
-                raise DataError(f"{path}: a label map must be a single-channel (L or P) PNG, got mode {im.mode}")
-            return np.asarray(im)
-    except (UnidentifiedImageError, OSError) as e:
-        raise DataError(f"{path}: not a readable image ({e})") from None
+    with open_image(path, max_pixels) as im:
+        if im.mode not in ("L", "P", "I", "I;16"):
+            raise BadPixels(f"a label map must be a single-channel (L or P) PNG, got mode {im.mode}")
+        return np.asarray(im)
 
 
 def class_folder_files(root: Path, classes: list[str] | None = None) -> tuple[list[Path], list[int], list[str]]:
@@ -108,14 +108,22 @@ def _labelled_files(root: Path, test_root: Path | None, labels_csv: str | None) 
 
 
 def load_image_folder(
-    path, unlabelled_path=None, test_path=None, labels_csv=None, image_size=None, channels=None, skip_bad_images=False
+    path,
+    unlabelled_path=None,
+    test_path=None,
+    labels_csv=None,
+    image_size=None,
+    channels=None,
+    skip_bad_images=False,
+    max_image_pixels=MAX_PIXELS,
 ) -> Dataset:
     """Data set `folder` (the DataConfig keys of those names): labelled images in one sub-folder per
     class under `path` (or the images under `path` that `labels_csv` lists; images directly under a
     `path` without sub-folders are all unlabelled), unlabelled ones anywhere
     under `unlabelled_path`, and a test set in class folders under `test_path` (or path/train and
     path/test). Without a test folder there is no test set: no labels are taken from the few there
-    are. Every image is converted to one size and mode (images.Conversion)."""
+    are. Every image is converted to one size and mode (images.Conversion); the files skipped as
+    unreadable (`skip_bad_images`) are listed in the Dataset's `skipped`."""
     test_root = Path(test_path) if test_path else None
     labelled, labels, classes, unlabelled, test_root = _labelled_files(Path(path), test_root, labels_csv)
     if unlabelled_path:
@@ -128,12 +136,17 @@ def load_image_folder(
             raise DataError(f"{folder}: no images in the unlabelled folder ({', '.join(IMAGE_SUFFIXES)})")
         unlabelled += more
     test, test_labels = class_folder_files(test_root, classes)[:2] if test_root else ([], [])
-    conversion = choose_conversion(labelled or unlabelled, image_size, channels)
+    conversion = choose_conversion(labelled or unlabelled, image_size, channels, max_image_pixels)
     files = labelled + unlabelled + test
-    images, kept = decode_images(files, conversion, skip_bad_images)
-    x = images.transpose(0, 3, 1, 2)  # (N, C, H, W)
+    decoded = decode_images(files, conversion, skip_bad_images, max_pixels=max_image_pixels)
+    if not decoded.kept.any():
+        raise DataError(f"none of the {len(files)} images could be read ({decoded.skipped[0][1]})")
+    if decoded.skipped:
+        first = decoded.skipped[0][1]
+        print(f"skipped {len(decoded.skipped)} unreadable images (data.skip_bad_images), the first: {first}")
+    x, kept = decoded.images.transpose(0, 3, 1, 2), decoded.kept  # (N, C, H, W)
     y = np.array(labels + [UNLABELLED] * len(unlabelled) + test_labels, np.int64)[kept]
     is_test = np.arange(len(files))[kept] >= len(labelled) + len(unlabelled)
     data = make_dataset(Path(path).name, x[~is_test], y[~is_test], x[is_test], y[is_test], classes)
-    data.conversion = conversion.to_dict()
+    data.conversion, data.skipped = conversion.to_dict(), decoded.skipped
     return data

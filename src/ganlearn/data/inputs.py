@@ -5,26 +5,32 @@
 
 from __future__ import annotations
 
+import csv
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
 from .arrays import as_images
-from .images import Conversion, decode_images, find_images
+from .images import MAX_PIXELS, BadPixels, Conversion, decode_images, find_images
 
 
 class InputReader:
     """Reads inputs as a run's images of shape `image_shape` (C, H, W); `conversion` is the run's
     recorded {"size", "channels"} (None for a run on arrays: converted to its shape); `what` names
-    the inputs in messages."""
+    the inputs in messages. An image file that cannot be read is a DataError naming it, or with
+    `skip_bad` is left out and listed in `skipped` as (file, reason); `max_pixels` as in images.py."""
 
-    def __init__(self, image_shape, conversion: dict | None, what: str = "images to predict"):
+    def __init__(
+        self, image_shape, conversion: dict | None, what="images to predict", skip_bad=False, max_pixels=MAX_PIXELS
+    ):
         self.image_shape = tuple(image_shape)
         c, h, w = self.image_shape
         conversion = conversion or {"size": (h, w), "channels": c}
         self.conversion = Conversion(tuple(conversion["size"]), conversion["channels"])
-        self.what = what  # how messages name the inputs
+        self.what, self.skip_bad, self.max_pixels = what, skip_bad, max_pixels
+        self.skipped: list[tuple[str, str]] = []
         self._resized_once = False
 
     def read(self, inputs) -> tuple[np.ndarray, list[str]]:
@@ -41,7 +47,10 @@ class InputReader:
         if isinstance(item, (str, Path)):
             return self._path(Path(item))
         if hasattr(item, "convert") and hasattr(item, "size"):  # a PIL image
-            return as_images(self.conversion.apply(item)[None]), None
+            try:
+                return as_images(self.conversion.apply(item)[None]), None
+            except BadPixels as e:
+                raise DataError(f"a picture given in memory: {e}") from None
         return self._array(np.asarray(item)), None
 
     def _path(self, path: Path) -> tuple[np.ndarray, list[str]]:
@@ -52,8 +61,18 @@ class InputReader:
             raise DataError(f"{path}: no images in the folder")
         if not path.exists():
             raise DataError(f"no such file or folder: {path}")
-        images, _ = decode_images(files, self.conversion, what=self.what, cache=False)
-        return as_images(images.transpose(0, 3, 1, 2)), [str(f) for f in files]
+        decoded = decode_images(
+            files,
+            self.conversion,
+            self.skip_bad,
+            self.what,
+            False,
+            self.max_pixels,
+            "add --skip-bad",
+        )
+        self.skipped += decoded.skipped
+        names = [str(f) for f, kept in zip(files, decoded.kept) if kept]
+        return as_images(decoded.images.transpose(0, 3, 1, 2)), names
 
     def _npz(self, path: Path) -> tuple[np.ndarray, list[str]]:
         try:
@@ -64,8 +83,8 @@ class InputReader:
                 if key is None:
                     raise DataError(f"{path}: expected an array x (or x_test, x_train), found {sorted(f.files)}")
                 array = f[key]
-        except (OSError, ValueError) as e:
-            raise DataError(f"{path}: not a readable .npz file ({e})") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise DataError(f"{path}: not a readable .npz file ({str(e).splitlines()[0] if str(e) else e!r})") from None
         return self._array(array, str(path)), [f"{path}[{i}]" for i in range(len(array))]
 
     def _array(self, array: np.ndarray, what: str = "images") -> np.ndarray:
@@ -81,3 +100,17 @@ class InputReader:
         pixels = (x * 255).round().astype(np.uint8).transpose(0, 2, 3, 1)  # (N, H, W, C)
         pictures = [Image.fromarray(p[..., 0] if p.shape[-1] == 1 else p) for p in pixels]
         return as_images(np.stack([self.conversion.apply(p) for p in pictures]))
+
+
+def write_skipped(skipped: list[tuple[str, str]], out: Path) -> Path:
+    """A CSV of the files left out as unreadable: file, reason."""
+    with Path(out).open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file", "reason"])
+        writer.writerows((file, reason.removeprefix(f"{file}: ")) for file, reason in skipped)
+    return Path(out)
+
+
+def skipped_beside(out: Path) -> Path:
+    """Where the files skipped for an output CSV are listed: OUT_skipped.csv beside it."""
+    return Path(out).with_name(Path(out).stem + "_skipped.csv")

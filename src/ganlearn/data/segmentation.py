@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from ..errors import DataError
 from .arrays import IGNORE, Dataset, as_images
 from .files import image_files, read_image, read_label_map
-from .images import IMAGE_SUFFIXES, find_images
+from .images import IMAGE_SUFFIXES, MAX_PIXELS, find_images
 from .mnist import load_mnist
 
 OBJECT_THRESHOLD = 0.2  # an object pixel brighter than this is labelled with the object's class
@@ -138,7 +138,7 @@ def load_canvases(cfg, objects: str) -> Dataset:
     return Dataset(cfg.dataset, x_train, y_train, x_test, y_test, ["background"] + source.classes)
 
 
-def read_pairs(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+def read_pairs(folder: Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, np.ndarray]:
     """Images in folder/images and label maps (PNG, same file stem) in folder/labels, all the same size."""
     images_dir, labels_dir = folder / "images", folder / "labels"
     for d in (images_dir, labels_dir):
@@ -152,7 +152,7 @@ def read_pairs(folder: Path) -> tuple[np.ndarray, np.ndarray]:
         label_file = labels_dir / f"{f.stem}.png"
         if not label_file.is_file():
             raise DataError(f"{f}: no label map {label_file}")
-        image, label_map = read_image(f), read_label_map(label_file)
+        image, label_map = read_image(f, max_pixels=max_pixels), read_label_map(label_file, max_pixels)
         if image.shape[:2] != label_map.shape:
             raise DataError(
                 f"{f.name}: image is {image.shape[1]}x{image.shape[0]} but its label map is "
@@ -171,7 +171,7 @@ def read_pairs(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     return as_images(np.stack(images), f"{folder} images"), maps.astype(np.uint8)
 
 
-def read_unlabelled(folder: Path, like: np.ndarray) -> np.ndarray:
+def read_unlabelled(folder: Path, like: np.ndarray, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """The images anywhere under `folder` (no label maps), converted to the channels of `like`
     (N, C, H, W) and required to be its size."""
     if not folder.is_dir():
@@ -181,7 +181,7 @@ def read_unlabelled(folder: Path, like: np.ndarray) -> np.ndarray:
         raise DataError(f"{folder}: no images in the unlabelled folder ({', '.join(IMAGE_SUFFIXES)})")
     images = []
     for f in files:
-        image = read_image(f, "L" if like.shape[1] == 1 else "RGB")
+        image = read_image(f, "L" if like.shape[1] == 1 else "RGB", max_pixels)
         if image.shape[:2] != like.shape[2:]:
             raise DataError(
                 f"{f}: size {image.shape[1]}x{image.shape[0]} differs from the labelled images' "
@@ -191,7 +191,7 @@ def read_unlabelled(folder: Path, like: np.ndarray) -> np.ndarray:
     return as_images(np.stack(images), f"{folder} images")
 
 
-def load_seg_folder(path: str, unlabelled_path: str | None = None) -> Dataset:
+def load_seg_folder(path: str, unlabelled_path: str | None = None, max_image_pixels: int = MAX_PIXELS) -> Dataset:
     """User data: PATH/train and PATH/test, each with images/ and labels/ (label 0 = background,
     255 = ignore), and optionally images without label maps anywhere under `unlabelled_path` (their
     maps all ignored: only the semi-supervised terms use them). Classes are 0..the largest label found."""
@@ -200,12 +200,12 @@ def load_seg_folder(path: str, unlabelled_path: str | None = None) -> Dataset:
         raise DataError(f"segmentation folder does not exist: {root}")
     if not (root / "train").is_dir() or not (root / "test").is_dir():
         raise DataError(f"{root}: expected sub-folders train/ and test/, each with images/ and labels/")
-    x_train, y_train = read_pairs(root / "train")
-    x_test, y_test = read_pairs(root / "test")
+    x_train, y_train = read_pairs(root / "train", max_image_pixels)
+    x_test, y_test = read_pairs(root / "test", max_image_pixels)
     if x_train.shape[1:] != x_test.shape[1:]:
         raise DataError(f"{root}: training images {x_train.shape[1:]} and test images {x_test.shape[1:]} differ")
     if unlabelled_path:
-        more = read_unlabelled(Path(unlabelled_path), x_train)
+        more = read_unlabelled(Path(unlabelled_path), x_train, max_image_pixels)
         x_train = np.concatenate([x_train, more])
         y_train = np.concatenate([y_train, np.full((len(more), *y_train.shape[1:]), IGNORE, np.uint8)])
     labels = np.concatenate([np.unique(y_train), np.unique(y_test)])

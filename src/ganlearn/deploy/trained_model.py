@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..checkpoint import load_run, restore_models
-from ..data.inputs import InputReader
+from ..data.inputs import InputReader, skipped_beside, write_skipped
 from ..errors import GanlearnError
 from ..evaluation.plots import colour_maps
 from ..hardware import resolve_device
@@ -33,14 +33,19 @@ class Model:
 
     Attributes: `classes_` (class names), `image_shape` (C, H, W), `conversion`, `kplus1` (whether
     D also tells real from generated images: mode ssl), `segments` (a segmenter: mode seg), `net`
-    (in evaluation mode).
+    (in evaluation mode), `skipped` (the image files left out as unreadable, with `skip_bad`).
     """
 
-    def __init__(self, net, classes: list[str], image_shape, conversion: dict | None, kplus1: bool, segments=False):
+    def __init__(self, net, classes, image_shape, conversion: dict | None, kplus1: bool, segments=False, **reading):
         self.net, self.classes_, self.image_shape, self.kplus1 = net, np.array(classes), tuple(image_shape), kplus1
         self.segments = segments
-        self.reader = InputReader(self.image_shape, conversion)
+        self.reader = InputReader(self.image_shape, conversion, **reading)  # skip_bad, max_pixels
         self.conversion = self.reader.conversion
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        """(file, reason) of each image file left out as unreadable so far (with `skip_bad`)."""
+        return self.reader.skipped
 
     def images(self, inputs) -> tuple[torch.Tensor, list[str]]:
         """(N, C, H, W) float32 images and a name for each (data.inputs.InputReader.read)."""
@@ -82,8 +87,11 @@ class Model:
         return torch.sigmoid(real_logit(self.logits(inputs)[0])).double().numpy()
 
 
-def load(path: str | Path, device: str = "auto") -> Model:
-    """The classifier of a run folder (its moving average of D) or of an exported .safetensors file."""
+def load(path: str | Path, device: str = "auto", skip_bad: bool = False, max_image_pixels: int | None = None) -> Model:
+    """The classifier of a run folder (its moving average of D) or of an exported .safetensors file.
+    An image file that cannot be read is a DataError naming it, or with `skip_bad` is left out of
+    the outputs and listed in `Model.skipped`; a file declaring more than `max_image_pixels` pixels
+    (None: the run's data.max_image_pixels) is refused before it is decoded."""
     path = Path(path)
     if path.is_dir():
         cfg, state = load_run(path)
@@ -97,14 +105,18 @@ def load(path: str | Path, device: str = "auto") -> Model:
         raise GanlearnError(f"{path} was trained in mode {cfg.train.mode}, which has no classifier or segmenter")
     G, D = restore_models(cfg, state, resolve_device(device))
     net, conversion = (G, None) if segments else (D, state.get("conversion"))
-    return Model(net, state["classes"], state["image_shape"], conversion, kplus1=mode.generates, segments=segments)
+    reading = {"skip_bad": skip_bad, "max_pixels": max_image_pixels or cfg.data.max_image_pixels}
+    return Model(net, state["classes"], state["image_shape"], conversion, mode.generates, segments, **reading)
 
 
 def write_predictions(model: Model, inputs: list[str], out: Path) -> int:
-    """Write a CSV of file, predicted class, each class's probability (and p_real for a K+1 D); the row count."""
+    """Write a CSV of file, predicted class, each class's probability (and p_real for a K+1 D), and the
+    files skipped as unreadable in OUT_skipped.csv; the row count."""
     import csv
 
+    already = len(model.skipped)
     logits, names = model.logits(inputs)
+    _list_skipped(model.skipped[already:], skipped_beside(out))
     probs = logits.softmax(1).numpy()
     p_real = torch.sigmoid(real_logit(logits)).numpy() if model.kplus1 else None
     with out.open("w", newline="") as f:
@@ -120,20 +132,28 @@ def write_predictions(model: Model, inputs: list[str], out: Path) -> int:
 
 def write_label_maps(model: Model, inputs: list[str], out: Path) -> int:
     """For each input, in folder `out`: NAME.png, its predicted label map (pixel value = class number,
-    as seg-folder's label maps), and NAME_overlay.png, the image with the map's colours over it; the count."""
+    as seg-folder's label maps), and NAME_overlay.png, the image with the map's colours over it; files
+    skipped as unreadable in skipped.csv; the count."""
     from PIL import Image
 
+    already = len(model.skipped)
     x, names = model.images(inputs)
+    out.mkdir(parents=True, exist_ok=True)
+    _list_skipped(model.skipped[already:], out / "skipped.csv")
     maps = model._label_maps_of(x)  # (N, H, W), of the images as converted once
     rgb = np.repeat(x.numpy(), 3, axis=1) if x.shape[1] == 1 else x.numpy()  # (N, 3, H, W)
     blended = 0.5 * rgb + 0.5 * colour_maps(maps)
-    out.mkdir(parents=True, exist_ok=True)
     used = set()
     for name, label_map, picture in zip(names, maps, blended):
         stem = _output_stem(name, used)
         Image.fromarray(label_map).save(out / f"{stem}.png")
         Image.fromarray((picture.transpose(1, 2, 0) * 255).round().astype(np.uint8)).save(out / f"{stem}_overlay.png")
     return len(names)
+
+
+def _list_skipped(skipped: list[tuple[str, str]], out: Path) -> None:
+    if skipped:
+        print(f"skipped {len(skipped)} unreadable image files: {write_skipped(skipped, out)}")
 
 
 def _output_stem(name: str, used: set) -> str:

@@ -9,8 +9,10 @@ import torch
 
 @torch.no_grad()
 def predict_logits(D: torch.nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """(N, K) class logits of `D` in evaluation mode, for N >= 1 inputs."""
+    """(N, K) class logits of `D` in evaluation mode ((N, K, H, W) of a segmenter); N may be 0."""
     D.eval()
+    if not len(x):  # no inputs (every file skipped): the outputs' shape from one blank image
+        return D(torch.zeros((1, *x.shape[1:]), dtype=x.dtype, device=x.device))[:0]
     return torch.cat([D(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
@@ -33,8 +35,10 @@ def d_features(D: torch.nn.Module, x: np.ndarray, batch_size: int = 1000) -> np.
 
 @torch.no_grad()
 def predict_label_maps(segmenter: torch.nn.Module, x: torch.Tensor, batch_size: int) -> np.ndarray:
-    """(N, H, W) uint8 class of each pixel, the segmenter in evaluation mode."""
+    """(N, H, W) uint8 class of each pixel, the segmenter in evaluation mode; N may be 0."""
     segmenter.eval()
+    if not len(x):
+        return np.zeros((0, *x.shape[2:]), np.uint8)
     return torch.cat(
         [segmenter(x[i : i + batch_size]).argmax(1).to(torch.uint8).cpu() for i in range(0, len(x), batch_size)]
     ).numpy()

@@ -214,7 +214,7 @@ def fit(t: Training, log: RunLog | None = None, verbose: bool = True) -> list[di
     resumed run drops metrics newer than its checkpoint). `log`: the run folder's RunLog (None: no
     files). Returns one record per epoch (as in metrics.jsonl)."""
     log = log or RunLog(None)
-    log.start(t.cfg, t.epoch)
+    log.start(t.cfg, t.epoch, t.data.skipped)
     records = []
     if t.good_state is None:
         t.good_state = copy.deepcopy(t.state())

@@ -1,5 +1,6 @@
 """The files of one run folder: config.yaml, metrics.jsonl, TensorBoard events (tb/), sample grids
-(samples/), curves.png and checkpoint.pt. A RunLog without a folder (the Python API) writes nothing."""
+(samples/), curves.png, checkpoint.pt, and skipped_images.csv where image files were left out. A
+RunLog without a folder (the Python API) writes nothing."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import numpy as np
 
 from .. import config as config_mod
 from ..checkpoint import CHECKPOINT
+from ..data.inputs import write_skipped
 from ..evaluation.plots import plot_curves, save_grid
 
 METRICS = "metrics.jsonl"
+SKIPPED = "skipped_images.csv"  # the image files a run left out as unreadable (data.skip_bad_images)
 
 
 def new_run_dir(out_dir: str | Path, name: str) -> Path:
@@ -35,11 +38,14 @@ class RunLog:
     def checkpoint_path(self) -> Path | None:
         return self.folder / CHECKPOINT if self.folder else None
 
-    def start(self, cfg, completed_epochs: int) -> None:
-        """Write the resolved config; on resumption drop metrics of epochs the checkpoint does not have."""
+    def start(self, cfg, completed_epochs: int, skipped=()) -> None:
+        """Write the resolved config and the list of image files skipped as unreadable (`skipped`:
+        (file, reason) pairs); on resumption drop metrics of epochs the checkpoint does not have."""
         if not self.folder:
             return
         config_mod.save(cfg, self.folder / "config.yaml")
+        if skipped:
+            print(f"skipped {len(skipped)} unreadable image files: {write_skipped(skipped, self.folder / SKIPPED)}")
         metrics = self.folder / METRICS
         if metrics.exists():
             kept = [

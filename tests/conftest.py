@@ -31,3 +31,14 @@ def no_network(monkeypatch):
         raise AssertionError("tests must not download")
 
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
+
+
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory) -> Path:
+    """A few iterations of digits_ssl: a trained run to predict with and to score new images against."""
+    from ganlearn.cli import main
+
+    root = tmp_path_factory.mktemp("digits_run")
+    args = ["train", "-c", "digits_ssl", "--no-progress", "--epochs", "1", "--out-dir", str(root)]
+    assert main([*args, "--set", "train.iters_per_epoch=2", "--set", "train.score_samples=0"]) == 0
+    return root / "000-digits_ssl"

@@ -111,3 +111,35 @@ def test_the_cache_command_shows_and_clears_it(tmp_path, monkeypatch, capsys):
     assert main(["cache", "--clear"]) == 0
     assert "removed 2 files" in capsys.readouterr().out
     assert not list((tmp_path / "cache" / "ganlearn" / "images").iterdir())
+
+
+def test_runs_evicting_at_once_near_the_bound_all_finish(tmp_path):
+    folders = [folder_of_pictures(tmp_path / f"pictures{i}", seed=i) for i in range(4)]
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "GANLEARN_CACHE_MAX_GB": "0.00002"}
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                f"from ganlearn.data import load_image_folder\nfor _ in range(5): load_image_folder({str(f)!r})",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for f in folders
+    ]  # each entry is about 11 kB: room for about two, so each run's write evicts another's
+    results = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0] * 4, [err for _, err in results]
+    assert sum(p.stat().st_size for p in cache.entries()) <= 20_000 or len(cache.entries()) <= 2
+
+
+def test_a_cache_bound_that_is_not_a_size_is_named_and_the_default_kept(tmp_path, monkeypatch, capsys):
+    for text in ("inf", "-1", "abc"):
+        monkeypatch.setenv("GANLEARN_CACHE_MAX_GB", text)
+        assert cache.max_bytes() == 10_000_000_000 and repr(text) in capsys.readouterr().out
+    monkeypatch.setenv("GANLEARN_CACHE_MAX_GB", "0")  # no cache
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    load_image_folder(folder_of_pictures(tmp_path / "pictures"))
+    assert cache.entries() == [] and "not caching" not in capsys.readouterr().out

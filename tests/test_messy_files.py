@@ -13,7 +13,8 @@ import ganlearn
 from ganlearn import config
 from ganlearn.cli import main
 from ganlearn.data import load_dataset
-from ganlearn.data.images import Conversion, open_image, read_labels_csv
+from ganlearn.data.images import Conversion, open_image
+from ganlearn.data.labels_csv import read_labels_csv
 from ganlearn.errors import DataError
 
 
@@ -53,12 +54,20 @@ def test_a_decompression_bomb_is_refused_before_decoding_naming_the_limit(tmp_pa
     bomb_png(tmp_path / "data" / "a" / "bomb.png")
     assert main(train_args(overrides + ["train.batch_size=4", "train.epochs=1"], tmp_path / "runs")) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "bomb.png: it declares 20000 x 20000 pixels" in err
+    assert err.count("\n") == 1 and "bomb.png: it declares 400,000,000 pixels" in err
     assert "89,478,485" in err and "data.max_image_pixels" in err
     skip = overrides + ["data.skip_bad_images=true", "train.batch_size=4", "train.epochs=1", "train.iters_per_epoch=2"]
     assert main(train_args(skip + ["train.score_samples=0"], tmp_path / "runs")) == 0
     listed = list(csv.reader((tmp_path / "runs" / "000-default" / "skipped_images.csv").open()))
-    assert listed[0] == ["file", "reason"] and listed[1][0].endswith("bomb.png") and "20000 x 20000" in listed[1][1]
+    assert listed[0] == ["file", "reason"] and listed[1][0].endswith("bomb.png") and "400,000,000" in listed[1][1]
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # Pillow's, before ours refuses it
+def test_a_bomb_within_twice_pillows_limit_is_named_with_its_size(tmp_path):
+    bomb_png(tmp_path / "bomb.png", 10000, 10000)
+    with pytest.raises(DataError, match="bomb.png: it declares 10000 x 10000 pixels, over the limit of 89,478,485"):
+        with open_image(tmp_path / "bomb.png"):
+            pass
 
 
 def test_the_pixel_limit_can_be_raised_for_genuinely_large_pictures(tmp_path):
@@ -99,13 +108,9 @@ def test_float_pictures_that_are_not_finite_or_out_of_range_are_named(tmp_path, 
     assert len(data.x_train) == 6 and data.skipped[0][0].endswith("odd.tif")
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """A few iterations of digits_ssl: a run to predict with, cluster and score new images."""
-    root = tmp_path_factory.mktemp("run")
-    args = ["train", "-c", "digits_ssl", "--no-progress", "--epochs", "1", "--out-dir", str(root)]
-    assert main([*args, "--set", "train.iters_per_epoch=2", "--set", "train.score_samples=0"]) == 0
-    return root / "000-digits_ssl"
+@pytest.fixture
+def run(digits_run):
+    return digits_run
 
 
 @pytest.fixture
@@ -125,7 +130,7 @@ def test_new_images_are_named_or_skipped_and_listed(run, new_images, tmp_path, c
     args = [command, str(run), str(new_images), "--out", str(out)]
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "bomb.png: it declares 20000 x 20000" in err and "--skip-bad" in err
+    assert err.count("\n") == 1 and "bomb.png: it declares 400,000,000 pixels" in err and "--skip-bad" in err
     assert main([*args, "--skip-bad"]) == 0
     rows = list(csv.DictReader(out.open()))
     assert sorted(r["file"].rsplit("/", 1)[1] for r in rows) == ["0.png", "1.png", "2.png"]
@@ -184,3 +189,80 @@ def test_labels_csv_mistakes_are_named(tmp_path, text, message):
     path = write_csv(tmp_path / "labels.csv", text, "latin-1" if "café" in text else "utf-8")
     with pytest.raises(DataError, match=message):
         read_labels_csv(path, tmp_path / "all")
+
+
+def test_what_is_not_a_regular_picture_file_is_refused_without_hanging(run, tmp_path):
+    """A named pipe called x.png (Pillow would wait for a writer for ever), an icon renamed .png (only
+    the decoders of the picture suffixes run), a link to nowhere."""
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "odd"
+    picture(folder / "fine.png")
+    os.mkfifo(folder / "pipe.png")
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(folder / "icon.png", format="ICO")
+    (folder / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    command = [sys.executable, "-m", "ganlearn.cli", "predict", str(run), str(folder), "--out", str(tmp_path / "p.csv")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "(and 2 more)" in result.stderr
+    result = subprocess.run([*command, "--skip-bad"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    reasons = {r["file"].rsplit("/", 1)[1]: r["reason"] for r in csv.DictReader((tmp_path / "p_skipped.csv").open())}
+    assert reasons["pipe.png"] == "not a regular file" and set(reasons) == {"pipe.png", "icon.png", "gone.png"}
+
+
+def test_a_dangling_link_in_a_training_folder_is_named(tmp_path, capsys):
+    overrides = class_folders(tmp_path / "data")
+    (tmp_path / "data" / "a" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    assert main(train_args(overrides + ["train.batch_size=4"], tmp_path / "runs")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "gone.png: not a readable image" in err
+
+
+def test_a_damaged_npz_and_an_unreadable_csv_row_are_one_line(tmp_path, capsys):
+    np.savez(tmp_path / "d.npz", x_train=np.zeros((20, 8, 8), np.uint8))
+    (tmp_path / "d.npz").write_bytes((tmp_path / "d.npz").read_bytes()[:300])
+    assert (
+        main(["train", "--no-progress", "--set", "data.dataset=npz", "--set", f"data.path={tmp_path / 'd.npz'}"]) == 2
+    )
+    assert "d.npz: not a readable .npz file" in capsys.readouterr().err
+    picture(tmp_path / "all" / "0.png")
+    write_csv(tmp_path / "labels.csv", "0.png,cat\n1.png," + "x" * 200_000 + "\n")
+    with pytest.raises(DataError, match="line 2: not a readable CSV row"):
+        read_labels_csv(tmp_path / "labels.csv", tmp_path / "all")
+
+
+def seg_folder(root):
+    for split in ("train", "test"):
+        for i in range(2):
+            picture(root / split / "images" / f"{i}.png", 200)
+            label_map = np.zeros((8, 8), np.uint8)
+            label_map[2:5, 2:5] = 1
+            picture(root / split / "labels" / f"{i}.png")
+            Image.fromarray(label_map).save(root / split / "labels" / f"{i}.png")
+    float_tiff(root / "train" / "images" / "nan.tif", np.full((8, 8), np.nan))
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(root / "train" / "labels" / "nan.png")
+    return ["data.dataset=seg-folder", f"data.path={root}", "data.labels_per_class=null", "data.label_rate=0.5"] + [
+        "train.mode=seg",
+        "model.name=unet",
+    ]
+
+
+def test_segmentation_folders_refuse_or_skip_the_same_files(tmp_path):
+    overrides = seg_folder(tmp_path)
+    with pytest.raises(DataError, match="nan.tif: its values are not all finite"):
+        load_dataset(config.load(None, overrides)[0].data)
+    data = load_dataset(config.load(None, overrides + ["data.skip_bad_images=true"])[0].data)
+    assert len(data.x_train) == 2 and data.skipped == [
+        (str(tmp_path / "train" / "images" / "nan.tif"), data.skipped[0][1])
+    ]
+
+
+def test_pillows_own_limit_is_left_on_and_only_ever_raised(run, new_images):
+    limit = Image.MAX_IMAGE_PIXELS
+    ganlearn.load(run, skip_bad=True).predict([new_images])
+    assert Image.MAX_IMAGE_PIXELS == limit  # the default limit: Pillow's, untouched
+    ganlearn.load(run, skip_bad=True, max_image_pixels=limit + 1).predict([new_images])
+    assert Image.MAX_IMAGE_PIXELS == limit + 1
+    Image.MAX_IMAGE_PIXELS = limit

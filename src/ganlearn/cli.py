@@ -158,6 +158,12 @@ def _add_inputs(p: argparse.ArgumentParser, verb: str, default_csv: str) -> None
     _add_reading_flags(p)
 
 
+def _positive_int(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 def _add_reading_flags(p: argparse.ArgumentParser) -> None:
     """How new image files are read: what is done with one that cannot be, how large one may be."""
     p.add_argument(
@@ -165,7 +171,7 @@ def _add_reading_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--max-image-pixels",
-        type=int,
+        type=_positive_int,
         metavar="N",
         help="refuse image files declaring more pixels, against decompression bombs (default: the run's "
         f"data.max_image_pixels, {MAX_PIXELS:,} unless raised)",

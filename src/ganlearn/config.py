@@ -260,6 +260,10 @@ def _validate_data(d: DataConfig, defaults: DataConfig) -> None:
     size = [d.image_size] * 2 if isinstance(d.image_size, int) else d.image_size
     if size is not None and (len(size) != 2 or min(size) < 1):
         raise ConfigError(f"data.image_size must be a side or [height, width] of at least 1, got {d.image_size}")
+    if size is not None and size[0] * size[1] > d.max_image_pixels:
+        raise ConfigError(
+            f"data.image_size {d.image_size} holds more than data.max_image_pixels ({d.max_image_pixels:,})"
+        )
     if DATASETS[d.dataset].needs_path and not d.path:
         raise ConfigError(f"data.path is required for dataset '{d.dataset}'")
 

@@ -15,8 +15,8 @@ from sklearn.decomposition import PCA
 
 from ..checkpoint import load_run, restore_models
 from ..data import load_dataset
-from ..data.inputs import InputReader, skipped_beside, write_skipped
-from ..errors import ConfigError, GanlearnError
+from ..data.inputs import InputReader, report_skipped, skipped_beside
+from ..errors import ConfigError, DataError, GanlearnError
 from ..hardware import resolve_device
 from ..models.outputs import d_features
 from ..modes import MODES
@@ -53,13 +53,12 @@ def input_images(cfg, state, inputs, out, skip_bad=False, max_pixels=None) -> tu
     """New images (files, folders, .npz) converted as `ganlearn predict` converts them, and their names;
     files skipped as unreadable (`skip_bad`) are listed in OUT_skipped.csv beside the CSV `out`;
     `max_pixels` None: the run's data.max_image_pixels."""
-    max_pixels = max_pixels or cfg.data.max_image_pixels
+    max_pixels = cfg.data.max_image_pixels if max_pixels is None else max_pixels
     reader = InputReader(state["image_shape"], state.get("conversion"), "input images", skip_bad, max_pixels)
     x, names = reader.read(inputs)
-    if reader.skipped:
-        print(f"skipped {len(reader.skipped)} unreadable files: {write_skipped(reader.skipped, skipped_beside(out))}")
+    report_skipped(reader.skipped, skipped_beside(out))
     if not len(x):
-        raise GanlearnError("no input images")
+        raise DataError("none of the inputs could be read" if reader.skipped else "no input images")
     return x, names
 
 

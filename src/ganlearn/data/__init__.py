@@ -50,10 +50,10 @@ DATASETS = {
     "mnist-seg": Source(lambda d: load_canvases(d, "mnist"), "segmentation", keys=CANVAS_KEYS),
     "fashion-seg": Source(lambda d: load_canvases(d, "fashion"), "segmentation", keys=CANVAS_KEYS),
     "seg-folder": Source(
-        lambda d: load_seg_folder(d.path, d.unlabelled_path, d.max_image_pixels),
+        lambda d: load_seg_folder(d.path, d.unlabelled_path, d.max_image_pixels, d.skip_bad_images),
         "segmentation",
         needs_path=True,
-        keys=frozenset({"unlabelled_path", "max_image_pixels"}),
+        keys=frozenset({"unlabelled_path", "max_image_pixels", "skip_bad_images"}),
     ),
 }
 # keys that only some data sets read; with any other they must keep their default

@@ -4,6 +4,8 @@ unreadable files into one-line errors."""
 from __future__ import annotations
 
 import os
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +16,14 @@ from .images import (
     GREY_MODES,
     IMAGE_SUFFIXES,
     MAX_PIXELS,
-    BadPixels,
+    UnusableImage,
     choose_conversion,
     decode_images,
     find_images,
     open_image,
-    read_labels_csv,
+    to_8bit,
 )
+from .labels_csv import read_labels_csv
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -32,14 +35,14 @@ def read_image(path: Path, mode: str | None = None, max_pixels: int = MAX_PIXELS
     """An image as uint8, (H, W) grey or (H, W, 3) RGB: grey-scale files stay grey, others become RGB,
     unless `mode` ("L" or "RGB") says which."""
     with open_image(path, max_pixels) as im:
-        return np.asarray(im.convert(mode or ("L" if im.mode in GREY_MODES else "RGB")))
+        return np.asarray(to_8bit(im).convert(mode or ("L" if im.mode in GREY_MODES else "RGB")))
 
 
 def read_label_map(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """A single-channel PNG of class numbers, as stored (no conversion that could change a value)."""
     with open_image(path, max_pixels) as im:
         if im.mode not in ("L", "P", "I", "I;16"):
-            raise BadPixels(f"a label map must be a single-channel (L or P) PNG, got mode {im.mode}")
+            raise UnusableImage(f"a label map must be a single-channel (L or P) PNG, got mode {im.mode}")
         return np.asarray(im)
 
 
@@ -63,17 +66,26 @@ def class_folder_files(root: Path, classes: list[str] | None = None) -> tuple[li
     return files, labels, found
 
 
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The named arrays of an .npz file (pickled objects refused), or a DataError naming it."""
+    if not path.is_file():
+        raise DataError(f"file not found: {path}")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise DataError(f"{path}: one .npy array, not an .npz archive of named arrays (np.savez writes one)")
+        with loaded as f:
+            return {k: f[k] for k in f.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        reason = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataError(f"{path}: not a readable .npz file ({reason})") from None
+
+
 def load_npz(path: str) -> Dataset:
     """Arrays x_train, y_train (-1 marks an unlabelled row; without y_train every row is unlabelled) and
     optionally x_test, y_test from a .npz file."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"file not found: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError) as e:
-        raise DataError(f"{path}: not a readable .npz file ({e})") from None
+    arrays = read_npz(path)
     if "x_train" not in arrays:
         raise DataError(f"{path}: missing array 'x_train' (has {sorted(arrays)})")
     x = arrays["x_train"]
@@ -141,12 +153,12 @@ def load_image_folder(
     decoded = decode_images(files, conversion, skip_bad_images, max_pixels=max_image_pixels)
     if not decoded.kept.any():
         raise DataError(f"none of the {len(files)} images could be read ({decoded.skipped[0][1]})")
-    if decoded.skipped:
-        first = decoded.skipped[0][1]
-        print(f"skipped {len(decoded.skipped)} unreadable images (data.skip_bad_images), the first: {first}")
     x, kept = decoded.images.transpose(0, 3, 1, 2), decoded.kept  # (N, C, H, W)
     y = np.array(labels + [UNLABELLED] * len(unlabelled) + test_labels, np.int64)[kept]
     is_test = np.arange(len(files))[kept] >= len(labelled) + len(unlabelled)
     data = make_dataset(Path(path).name, x[~is_test], y[~is_test], x[is_test], y[is_test], classes)
+    if decoded.skipped:
+        first = ": ".join(decoded.skipped[0])
+        print(f"skipped {len(decoded.skipped)} unreadable images (data.skip_bad_images), the first: {first}")
     data.conversion, data.skipped = conversion.to_dict(), decoded.skipped
     return data

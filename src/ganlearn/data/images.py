@@ -11,7 +11,8 @@ header declares more than `max_pixels` pixels is refused before it is decoded (a
 from __future__ import annotations
 
 import os
-import warnings
+import re
+import stat
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, nullcontext
@@ -27,21 +28,38 @@ from . import cache as image_cache
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 CHUNK = 256  # files a worker decodes per task
-MAX_PIXELS = 89_478_485  # Pillow's own limit (about 9500 x 9500): data.max_image_pixels, --max-image-pixels
+MAX_PIXELS = 89_478_485  # Pillow's default limit (about 9500 x 9500): data.max_image_pixels, --max-image-pixels
 
 
-class BadPixels(ValueError):
-    """A picture that decodes but whose values cannot be read as an image's (not finite, out of range)."""
+FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")  # the decoders of IMAGE_SUFFIXES; no other runs
+
+
+class UnusableImage(ValueError):
+    """A file that opens as a picture but cannot be used as one: too many pixels, values that are not
+    finite or out of range, a label map of the wrong mode."""
 
 
 def _float_to_uint8(values: np.ndarray) -> np.ndarray:
     """A float picture's values, in [0, 1] or else [0, 255], as uint8; others are refused."""
     if not np.isfinite(values).all():
-        raise BadPixels("its values are not all finite (NaN or infinity)")
+        raise UnusableImage("its values are not all finite (NaN or infinity)")
     low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
     if low < 0 or high > 255:
-        raise BadPixels(f"its float values span [{low:g}, {high:g}], outside both [0, 1] and [0, 255]")
+        raise UnusableImage(f"its float values span [{low:g}, {high:g}], outside both [0, 1] and [0, 255]")
     return (values * (255 if high <= 1 else 1)).round().astype(np.uint8)
+
+
+def to_8bit(image):
+    """16- and 32-bit grey as 8-bit grey (scaled by 1/257: convert("L") would clip at 255), float
+    pictures read in [0, 1] or else [0, 255] (convert would truncate [0, 1] to black and NaN to 0);
+    other modes as they are."""
+    from PIL import Image
+
+    if image.mode in ("I", "I;16", "I;16B", "I;16L"):
+        return Image.fromarray((np.asarray(image, np.float32) / 257).clip(0, 255).astype(np.uint8))
+    if image.mode == "F":
+        return Image.fromarray(_float_to_uint8(np.asarray(image, np.float32)))
+    return image
 
 
 @dataclass(frozen=True)
@@ -52,18 +70,13 @@ class Conversion:
     channels: int
 
     def apply(self, image):
-        """A PIL image -> (H, W, C) uint8: turned upright as its EXIF says, 16-bit grey scaled to 8, float
-        pictures read in [0, 1] or [0, 255] (BadPixels otherwise)."""
+        """A PIL image -> (H, W, C) uint8: turned upright as its EXIF says, brought to 8 bits (to_8bit),
+        to the channels and to the size."""
         from PIL import Image, ImageOps
 
         size = (self.size[1], self.size[0])  # PIL's (width, height)
         image.draft(None, size)  # a large JPEG decodes at the smallest scale still covering `size`
-        image = ImageOps.exif_transpose(image)
-        if image.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit grey: convert("L") would clip at 255
-            image = Image.fromarray((np.asarray(image, np.float32) / 257).clip(0, 255).astype(np.uint8))
-        elif image.mode == "F":  # 32-bit float: convert("L") would truncate [0, 1] to black and NaN to 0
-            image = Image.fromarray(_float_to_uint8(np.asarray(image, np.float32)))
-        image = image.convert("L" if self.channels == 1 else "RGB")
+        image = to_8bit(ImageOps.exif_transpose(image)).convert("L" if self.channels == 1 else "RGB")
         if image.size != size:
             image = ImageOps.fit(image, size, method=Image.Resampling.BICUBIC)
         return np.asarray(image).reshape(*self.size, self.channels)
@@ -72,33 +85,46 @@ class Conversion:
         return {"size": list(self.size), "channels": self.channels}
 
 
+def _too_many_pixels(declared: str, max_pixels: int) -> UnusableImage:
+    return UnusableImage(
+        f"it declares {declared} pixels, over the limit of {max_pixels:,} against decompression bombs; for "
+        f"genuinely large pictures raise data.max_image_pixels (or --max-image-pixels)"
+    )
+
+
 @contextmanager
 def open_image(path, max_pixels: int = MAX_PIXELS):
-    """Pillow's Image.open(path) for a `with` block, any failure in it a DataError naming the file: one
-    whose header declares more than `max_pixels` pixels before anything is decoded, one that does not
-    decode, one whose values are not an image's (BadPixels)."""
+    """Pillow's Image.open(path) for a `with` block, any failure in it a DataError naming the file: not a
+    regular file (a folder, a pipe), a header declaring more than `max_pixels` pixels (refused before
+    anything is decoded), a file that does not decode, an UnusableImage."""
     from PIL import Image
 
-    limit = Image.MAX_IMAGE_PIXELS
+    if Image.MAX_IMAGE_PIXELS is not None and max_pixels > Image.MAX_IMAGE_PIXELS:
+        Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow's check (an error at twice its limit) must allow what ours does
     try:
-        Image.MAX_IMAGE_PIXELS = None  # Pillow's own check (a warning, then an error at twice its limit) off: ours
-        with Image.open(path) as image:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise UnusableImage("not a regular file")
+        with Image.open(path, formats=FORMATS) as image:
             if image.width * image.height > max_pixels:
-                raise BadPixels(
-                    f"it declares {image.width} x {image.height} pixels, over the limit of {max_pixels:,} against "
-                    f"decompression bombs; for genuinely large pictures raise data.max_image_pixels "
-                    f"(or --max-image-pixels)"
-                )
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # Pillow's remarks on odd files: the file decodes or is named
-                yield image
-    except BadPixels as e:
+                raise _too_many_pixels(f"{image.width} x {image.height}", max_pixels)
+            yield image
+    except UnusableImage as e:
         raise DataError(f"{path}: {e}") from None
+    except Image.DecompressionBombError as e:  # over twice Pillow's limit, refused by Pillow as it opened
+        pixels = re.search(r"\((\d+) pixels\)", str(e))
+        raise DataError(
+            f"{path}: {_too_many_pixels(f'{int(pixels[1]):,}' if pixels else 'more', max_pixels)}"
+        ) from None
+    except MemoryError:
+        raise
     except Exception as e:  # Pillow's decoders, meeting a hostile file, raise errors of every kind
         reason = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
         raise DataError(f"{path}: not a readable image ({reason})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
+
+
+def skipped_entry(file, message: str) -> tuple[str, str]:
+    """(file, why) of a file left out as unreadable, from its DataError's message ("FILE: why")."""
+    return str(file), message.removeprefix(f"{file}: ")
 
 
 def find_images(folder: Path, recursive: bool = True) -> list[Path]:
@@ -146,13 +172,20 @@ def _decode(job: tuple[list[str], Conversion, int]) -> list[np.ndarray | str]:
     return out
 
 
+def _quiet() -> None:
+    """In a decoding worker: Pillow's remarks on odd files are dropped (each file decodes or is named)."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+
+
 def _decode_all(files: list[Path], conversion: Conversion, max_pixels: int, what: str) -> list:
     """Every file decoded (or the reason it could not be), on every core where there are many."""
     chunks = [([str(f) for f in files[i : i + CHUNK]], conversion, max_pixels) for i in range(0, len(files), CHUNK)]
     results = []
     workers = min(os.cpu_count() or 1, len(chunks))
     with tqdm(total=len(files), desc=f"reading {what}", unit="img", disable=len(files) < 1000) as bar:
-        with ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+        with ProcessPoolExecutor(workers, initializer=_quiet) if workers > 1 else nullcontext() as pool:
             for chunk in (pool.map if pool else map)(_decode, chunks):  # a few files: no processes to start
                 results.extend(chunk)
                 bar.update(len(chunk))
@@ -176,7 +209,7 @@ def decode_images(
     what: str = "images",
     cache: bool = True,
     max_pixels: int = MAX_PIXELS,
-    skip_hint: str = "set data.skip_bad_images: true",
+    skip_hint: str = "set data.skip_bad_images: true",  # how the message says to skip
 ) -> Decoded:
     """The files decoded on every core, or read from the cache (where `cache`). A file that cannot be
     read is a DataError naming it, or with `skip_bad` is left out and listed (if none is readable,
@@ -196,59 +229,6 @@ def decode_images(
             image_cache.write(files, key, images, kept, reasons)
     if reasons and not skip_bad:
         more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
-        raise DataError(f"{reasons[0]}{more}; {skip_hint} to skip such files")
-    skipped = [str(f) for f, ok in zip(files, kept) if not ok]
-    return Decoded(images, kept, list(zip(skipped, reasons)))
-
-
-def _csv_rows(path: Path) -> list[list[str]]:
-    """The rows of a CSV as spreadsheets save it: UTF-8 with or without a byte-order mark, `,`, `;` or
-    tab between cells, quoted cells, any line ends; empty cells at a row's end dropped."""
-    import csv
-    import io
-
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # Excel's "CSV UTF-8" starts with a byte-order mark
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not UTF-8 text (save it as 'CSV UTF-8')") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read it ({e.strerror or e})") from None
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:  # one column, or too few rows to tell: commas
-        dialect = csv.excel
-    rows = []
-    for row in csv.reader(io.StringIO(text, newline=""), dialect):
-        while row and not row[-1].strip():
-            row.pop()
-        rows.append(row)
-    return rows
-
-
-def read_labels_csv(path: Path, folder: Path) -> dict[str, str]:
-    """{absolute image path: class name} from a CSV of `file,label` rows (file relative to `folder`; a header
-    row `file,label` is allowed). A row naming a file outside `folder`, or a file listed twice with two
-    labels, is a DataError naming it."""
-    if not path.is_file():
-        raise DataError(f"labels CSV not found: {path}")
-    root = os.path.abspath(folder)
-    labels, lines = {}, {}
-    for n, row in enumerate(_csv_rows(path), 1):
-        if not row or (n == 1 and [c.strip().lower() for c in row] == ["file", "label"]):
-            continue
-        if len(row) != 2 or not row[1].strip():
-            raise DataError(f"{path}, line {n}: expected 'file,label', got {row!r}")
-        file, label = os.path.abspath(os.path.join(root, row[0].strip())), row[1].strip()
-        if os.path.commonpath([root, file]) != root:
-            raise DataError(f"{path}, line {n}: {row[0].strip()} is not an image file under data.path ({root})")
-        if not os.path.isfile(file):
-            raise DataError(f"{path}, line {n}: no such image {file}")
-        if labels.get(file, label) != label:
-            raise DataError(
-                f"{path}, line {n}: {row[0].strip()} is listed twice with different labels "
-                f"({labels[file]!r} on line {lines[file]}, {label!r} here)"
-            )
-        labels[file], lines[file] = label, n
-    if not labels:
-        raise DataError(f"{path}: no labelled files")
-    return labels
+        raise DataError(f"{reasons[0]}{more}; to skip such files {skip_hint}")
+    skipped = [skipped_entry(f, reason) for f, reason in zip([f for f, ok in zip(files, kept) if not ok], reasons)]
+    return Decoded(images, kept, skipped)

@@ -6,14 +6,14 @@
 from __future__ import annotations
 
 import csv
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
 from .arrays import as_images
-from .images import MAX_PIXELS, BadPixels, Conversion, decode_images, find_images
+from .files import read_npz
+from .images import MAX_PIXELS, Conversion, UnusableImage, decode_images, find_images
 
 
 class InputReader:
@@ -35,7 +35,8 @@ class InputReader:
 
     def read(self, inputs) -> tuple[np.ndarray, list[str]]:
         """(N, C, H, W) float32 images and a name for each: a file path, `file.npz[i]`, or `[i]` for the
-        i-th image given in memory."""
+        i-th image given in memory. `skipped` then lists the files this call left out."""
+        self.skipped = []
         items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
         parts = [self._one(item) for item in items]
         x = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, *self.image_shape), np.float32)
@@ -49,7 +50,7 @@ class InputReader:
         if hasattr(item, "convert") and hasattr(item, "size"):  # a PIL image
             try:
                 return as_images(self.conversion.apply(item)[None]), None
-            except BadPixels as e:
+            except UnusableImage as e:
                 raise DataError(f"a picture given in memory: {e}") from None
         return self._array(np.asarray(item)), None
 
@@ -64,27 +65,24 @@ class InputReader:
         decoded = decode_images(
             files,
             self.conversion,
-            self.skip_bad,
-            self.what,
-            False,
-            self.max_pixels,
-            "add --skip-bad",
+            skip_bad=self.skip_bad,
+            what=self.what,
+            cache=False,
+            max_pixels=self.max_pixels,
+            skip_hint="pass skip_bad=True (ganlearn predict, cluster, anomaly: --skip-bad)",
         )
         self.skipped += decoded.skipped
         names = [str(f) for f, kept in zip(files, decoded.kept) if kept]
         return as_images(decoded.images.transpose(0, 3, 1, 2)), names
 
     def _npz(self, path: Path) -> tuple[np.ndarray, list[str]]:
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                key = next(
-                    (k for k in ("x", "x_test", "x_train") if k in f.files), f.files[0] if len(f.files) == 1 else None
-                )
-                if key is None:
-                    raise DataError(f"{path}: expected an array x (or x_test, x_train), found {sorted(f.files)}")
-                array = f[key]
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-            raise DataError(f"{path}: not a readable .npz file ({str(e).splitlines()[0] if str(e) else e!r})") from None
+        arrays = read_npz(path)
+        key = next(
+            (k for k in ("x", "x_test", "x_train") if k in arrays), next(iter(arrays)) if len(arrays) == 1 else None
+        )
+        if key is None:
+            raise DataError(f"{path}: expected an array x (or x_test, x_train), found {sorted(arrays)}")
+        array = arrays[key]
         return self._array(array, str(path)), [f"{path}[{i}]" for i in range(len(array))]
 
     def _array(self, array: np.ndarray, what: str = "images") -> np.ndarray:
@@ -102,13 +100,18 @@ class InputReader:
         return as_images(np.stack([self.conversion.apply(p) for p in pictures]))
 
 
-def write_skipped(skipped: list[tuple[str, str]], out: Path) -> Path:
-    """A CSV of the files left out as unreadable: file, reason."""
-    with Path(out).open("w", newline="") as f:
+def report_skipped(skipped: list[tuple[str, str]], out: Path) -> None:
+    """List the files left out as unreadable in the CSV `out` (file, reason) and say so in one line; with
+    none, remove an `out` an earlier run left."""
+    out = Path(out)
+    if not skipped:
+        out.unlink(missing_ok=True)
+        return
+    with out.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["file", "reason"])
-        writer.writerows((file, reason.removeprefix(f"{file}: ")) for file, reason in skipped)
-    return Path(out)
+        writer.writerows(skipped)
+    print(f"skipped {len(skipped)} unreadable image files (the first: {skipped[0][1]}): listed in {out}")
 
 
 def skipped_beside(out: Path) -> Path:

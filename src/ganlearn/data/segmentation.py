@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from ..errors import DataError
 from .arrays import IGNORE, Dataset, as_images
 from .files import image_files, read_image, read_label_map
-from .images import IMAGE_SUFFIXES, MAX_PIXELS, find_images
+from .images import IMAGE_SUFFIXES, MAX_PIXELS, find_images, skipped_entry
 from .mnist import load_mnist
 
 OBJECT_THRESHOLD = 0.2  # an object pixel brighter than this is labelled with the object's class
@@ -138,8 +138,12 @@ def load_canvases(cfg, objects: str) -> Dataset:
     return Dataset(cfg.dataset, x_train, y_train, x_test, y_test, ["background"] + source.classes)
 
 
-def read_pairs(folder: Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, np.ndarray]:
-    """Images in folder/images and label maps (PNG, same file stem) in folder/labels, all the same size."""
+def read_pairs(
+    folder: Path, max_pixels: int = MAX_PIXELS, skipped: list | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Images in folder/images and label maps (PNG, same file stem) in folder/labels, all the same size.
+    A pair with an unreadable file is a DataError naming it, or where `skipped` is a list, left out and
+    listed there as (file, reason). Returns images (N, C, H, W) and label maps (N, H, W)."""
     images_dir, labels_dir = folder / "images", folder / "labels"
     for d in (images_dir, labels_dir):
         if not d.is_dir():
@@ -147,21 +151,30 @@ def read_pairs(folder: Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, 
     files = image_files(images_dir)
     if not files:
         raise DataError(f"{images_dir}: no PNG or JPEG images")
-    images, maps = [], []
+    images, maps, read = [], [], []
     for f in files:
         label_file = labels_dir / f"{f.stem}.png"
         if not label_file.is_file():
             raise DataError(f"{f}: no label map {label_file}")
-        image, label_map = read_image(f, max_pixels=max_pixels), read_label_map(label_file, max_pixels)
+        try:
+            image, label_map = read_image(f, max_pixels=max_pixels), read_label_map(label_file, max_pixels)
+        except DataError as e:
+            if skipped is None:
+                raise
+            skipped.append(skipped_entry(f, str(e)))
+            continue
         if image.shape[:2] != label_map.shape:
             raise DataError(
                 f"{f.name}: image is {image.shape[1]}x{image.shape[0]} but its label map is "
                 f"{label_map.shape[1]}x{label_map.shape[0]}"
             )
         if images and image.shape != images[0].shape:
-            raise DataError(f"{f.name}: size {image.shape} differs from {files[0].name}'s {images[0].shape}")
+            raise DataError(f"{f.name}: size {image.shape} differs from {read[0].name}'s {images[0].shape}")
+        read.append(f)
         images.append(image)
         maps.append(label_map)
+    if not images:
+        raise DataError(f"{images_dir}: none of its {len(files)} images could be read ({skipped[0][1]})")
     maps = np.stack(maps)
     bad = ~(((maps >= 0) & (maps <= IGNORE - 2)) | (maps == IGNORE))  # classes 0..253, or the ignore value
     if bad.any():
@@ -171,9 +184,9 @@ def read_pairs(folder: Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, 
     return as_images(np.stack(images), f"{folder} images"), maps.astype(np.uint8)
 
 
-def read_unlabelled(folder: Path, like: np.ndarray, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+def read_unlabelled(folder: Path, like: np.ndarray, max_pixels: int = MAX_PIXELS, skipped: list | None = None):
     """The images anywhere under `folder` (no label maps), converted to the channels of `like`
-    (N, C, H, W) and required to be its size."""
+    (N, C, H, W) and required to be its size; unreadable ones skipped into `skipped` as read_pairs does."""
     if not folder.is_dir():
         raise DataError(f"unlabelled image folder does not exist: {folder}")
     files = find_images(folder)
@@ -181,35 +194,46 @@ def read_unlabelled(folder: Path, like: np.ndarray, max_pixels: int = MAX_PIXELS
         raise DataError(f"{folder}: no images in the unlabelled folder ({', '.join(IMAGE_SUFFIXES)})")
     images = []
     for f in files:
-        image = read_image(f, "L" if like.shape[1] == 1 else "RGB", max_pixels)
+        try:
+            image = read_image(f, "L" if like.shape[1] == 1 else "RGB", max_pixels)
+        except DataError as e:
+            if skipped is None:
+                raise
+            skipped.append(skipped_entry(f, str(e)))
+            continue
         if image.shape[:2] != like.shape[2:]:
             raise DataError(
                 f"{f}: size {image.shape[1]}x{image.shape[0]} differs from the labelled images' "
                 f"{like.shape[3]}x{like.shape[2]}"
             )
         images.append(image)
+    if not images:
+        raise DataError(f"{folder}: none of its {len(files)} unlabelled images could be read ({skipped[0][1]})")
     return as_images(np.stack(images), f"{folder} images")
 
 
-def load_seg_folder(path: str, unlabelled_path: str | None = None, max_image_pixels: int = MAX_PIXELS) -> Dataset:
+def load_seg_folder(path, unlabelled_path=None, max_image_pixels=MAX_PIXELS, skip_bad_images=False) -> Dataset:
     """User data: PATH/train and PATH/test, each with images/ and labels/ (label 0 = background,
     255 = ignore), and optionally images without label maps anywhere under `unlabelled_path` (their
-    maps all ignored: only the semi-supervised terms use them). Classes are 0..the largest label found."""
+    maps all ignored: only the semi-supervised terms use them). Classes are 0..the largest label found.
+    With `skip_bad_images`, unreadable files are left out and listed in the Dataset's `skipped`."""
     root = Path(path)
     if not root.is_dir():
         raise DataError(f"segmentation folder does not exist: {root}")
     if not (root / "train").is_dir() or not (root / "test").is_dir():
         raise DataError(f"{root}: expected sub-folders train/ and test/, each with images/ and labels/")
-    x_train, y_train = read_pairs(root / "train", max_image_pixels)
-    x_test, y_test = read_pairs(root / "test", max_image_pixels)
+    skipped = [] if skip_bad_images else None
+    x_train, y_train = read_pairs(root / "train", max_image_pixels, skipped)
+    x_test, y_test = read_pairs(root / "test", max_image_pixels, skipped)
     if x_train.shape[1:] != x_test.shape[1:]:
         raise DataError(f"{root}: training images {x_train.shape[1:]} and test images {x_test.shape[1:]} differ")
     if unlabelled_path:
-        more = read_unlabelled(Path(unlabelled_path), x_train, max_image_pixels)
+        more = read_unlabelled(Path(unlabelled_path), x_train, max_image_pixels, skipped)
         x_train = np.concatenate([x_train, more])
         y_train = np.concatenate([y_train, np.full((len(more), *y_train.shape[1:]), IGNORE, np.uint8)])
     labels = np.concatenate([np.unique(y_train), np.unique(y_test)])
     n_classes = int(labels[labels != IGNORE].max(initial=0)) + 1
     if n_classes < 2:
         raise DataError(f"{root}: the label maps hold background only (need at least one object class)")
-    return Dataset(root.name, x_train, y_train, x_test, y_test, ["background"] + [str(c) for c in range(1, n_classes)])
+    classes = ["background"] + [str(c) for c in range(1, n_classes)]
+    return Dataset(root.name, x_train, y_train, x_test, y_test, classes, skipped=skipped or [])

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from ..checkpoint import load_run, restore_models
-from ..data.inputs import InputReader, skipped_beside, write_skipped
-from ..errors import GanlearnError
+from ..data.inputs import InputReader, report_skipped, skipped_beside
+from ..errors import DataError, GanlearnError
 from ..evaluation.plots import colour_maps
 from ..hardware import resolve_device
 from ..losses import real_logit
@@ -44,7 +44,7 @@ class Model:
 
     @property
     def skipped(self) -> list[tuple[str, str]]:
-        """(file, reason) of each image file left out as unreadable so far (with `skip_bad`)."""
+        """(file, reason) of each image file the last call left out as unreadable (with `skip_bad`)."""
         return self.reader.skipped
 
     def images(self, inputs) -> tuple[torch.Tensor, list[str]]:
@@ -105,7 +105,8 @@ def load(path: str | Path, device: str = "auto", skip_bad: bool = False, max_ima
         raise GanlearnError(f"{path} was trained in mode {cfg.train.mode}, which has no classifier or segmenter")
     G, D = restore_models(cfg, state, resolve_device(device))
     net, conversion = (G, None) if segments else (D, state.get("conversion"))
-    reading = {"skip_bad": skip_bad, "max_pixels": max_image_pixels or cfg.data.max_image_pixels}
+    max_pixels = cfg.data.max_image_pixels if max_image_pixels is None else max_image_pixels
+    reading = {"skip_bad": skip_bad, "max_pixels": max_pixels}
     return Model(net, state["classes"], state["image_shape"], conversion, mode.generates, segments, **reading)
 
 
@@ -114,9 +115,10 @@ def write_predictions(model: Model, inputs: list[str], out: Path) -> int:
     files skipped as unreadable in OUT_skipped.csv; the row count."""
     import csv
 
-    already = len(model.skipped)
     logits, names = model.logits(inputs)
-    _list_skipped(model.skipped[already:], skipped_beside(out))
+    report_skipped(model.skipped, skipped_beside(out))
+    if not names and model.skipped:
+        raise DataError(f"none of the inputs could be read: see {skipped_beside(out)}")
     probs = logits.softmax(1).numpy()
     p_real = torch.sigmoid(real_logit(logits)).numpy() if model.kplus1 else None
     with out.open("w", newline="") as f:
@@ -136,10 +138,11 @@ def write_label_maps(model: Model, inputs: list[str], out: Path) -> int:
     skipped as unreadable in skipped.csv; the count."""
     from PIL import Image
 
-    already = len(model.skipped)
     x, names = model.images(inputs)
     out.mkdir(parents=True, exist_ok=True)
-    _list_skipped(model.skipped[already:], out / "skipped.csv")
+    report_skipped(model.skipped, out / "skipped.csv")
+    if not names and model.skipped:
+        raise DataError(f"none of the inputs could be read: see {out / 'skipped.csv'}")
     maps = model._label_maps_of(x)  # (N, H, W), of the images as converted once
     rgb = np.repeat(x.numpy(), 3, axis=1) if x.shape[1] == 1 else x.numpy()  # (N, 3, H, W)
     blended = 0.5 * rgb + 0.5 * colour_maps(maps)
@@ -149,11 +152,6 @@ def write_label_maps(model: Model, inputs: list[str], out: Path) -> int:
         Image.fromarray(label_map).save(out / f"{stem}.png")
         Image.fromarray((picture.transpose(1, 2, 0) * 255).round().astype(np.uint8)).save(out / f"{stem}_overlay.png")
     return len(names)
-
-
-def _list_skipped(skipped: list[tuple[str, str]], out: Path) -> None:
-    if skipped:
-        print(f"skipped {len(skipped)} unreadable image files: {write_skipped(skipped, out)}")
 
 
 def _output_stem(name: str, used: set) -> str:

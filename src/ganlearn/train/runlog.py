@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import config as config_mod
 from ..checkpoint import CHECKPOINT
-from ..data.inputs import write_skipped
+from ..data.inputs import report_skipped
 from ..evaluation.plots import plot_curves, save_grid
 
 METRICS = "metrics.jsonl"
@@ -44,8 +44,7 @@ class RunLog:
         if not self.folder:
             return
         config_mod.save(cfg, self.folder / "config.yaml")
-        if skipped:
-            print(f"skipped {len(skipped)} unreadable image files: {write_skipped(skipped, self.folder / SKIPPED)}")
+        report_skipped(list(skipped), self.folder / SKIPPED)
         metrics = self.folder / METRICS
         if metrics.exists():
             kept = [

@@ -29,8 +29,6 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 CHUNK = 256  # files a worker decodes per task
 MAX_PIXELS = 89_478_485  # Pillow's default limit (about 9500 x 9500): data.max_image_pixels, --max-image-pixels
-
-
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")  # the decoders of IMAGE_SUFFIXES; no other runs
 
 
@@ -95,7 +93,7 @@ def _too_many_pixels(declared: str, max_pixels: int) -> UnusableImage:
 @contextmanager
 def open_image(path, max_pixels: int = MAX_PIXELS):
     """Pillow's Image.open(path) for a `with` block, any failure in it a DataError naming the file: not a
-    regular file (a folder, a pipe), a header declaring more than `max_pixels` pixels (refused before
+    regular file (a pipe, a device), a header declaring more than `max_pixels` pixels (refused before
     anything is decoded), a file that does not decode, an UnusableImage."""
     from PIL import Image
 
@@ -111,10 +109,9 @@ def open_image(path, max_pixels: int = MAX_PIXELS):
     except UnusableImage as e:
         raise DataError(f"{path}: {e}") from None
     except Image.DecompressionBombError as e:  # over twice Pillow's limit, refused by Pillow as it opened
-        pixels = re.search(r"\((\d+) pixels\)", str(e))
-        raise DataError(
-            f"{path}: {_too_many_pixels(f'{int(pixels[1]):,}' if pixels else 'more', max_pixels)}"
-        ) from None
+        pixels = re.search(r"\((\d+) pixels\)", str(e))  # Pillow names the count, not the sides
+        declared = f"{int(pixels[1]):,}" if pixels else "more"
+        raise DataError(f"{path}: {_too_many_pixels(declared, max_pixels)}") from None
     except MemoryError:
         raise
     except Exception as e:  # Pillow's decoders, meeting a hostile file, raise errors of every kind

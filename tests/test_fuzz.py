@@ -229,6 +229,7 @@ def _one_line_error(call) -> None:
         assert "\n" not in str(e), str(e)
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow's remarks on the files it reads ("Truncated File Read")
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     layout=st.lists(

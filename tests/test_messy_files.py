@@ -266,3 +266,9 @@ def test_pillows_own_limit_is_left_on_and_only_ever_raised(run, new_images):
     ganlearn.load(run, skip_bad=True, max_image_pixels=limit + 1).predict([new_images])
     assert Image.MAX_IMAGE_PIXELS == limit + 1
     Image.MAX_IMAGE_PIXELS = limit
+
+
+def test_errors_quote_another_librarys_message_in_one_line():
+    from ganlearn.errors import first_line
+
+    assert first_line(ValueError("first\nsecond")) == "first" and first_line(OSError()) == "OSError"

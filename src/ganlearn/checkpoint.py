@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from . import config as config_mod
-from .errors import CheckpointError, GanlearnError
+from .errors import CheckpointError, GanlearnError, first_line
 from .models import build_models
 from .modes import MODES
 
@@ -64,7 +64,7 @@ def load_plain(path: str | Path, what: str = "checkpoint"):
             ) from None
         raise CheckpointError(f"{path} is not a readable {what} (not a torch file)") from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path} is not a readable {what} ({str(e).splitlines()[0]})") from None
+        raise CheckpointError(f"{path} is not a readable {what} ({first_line(e)})") from None
 
 
 def load_checkpoint(path: str | Path) -> dict:
@@ -81,7 +81,7 @@ def load_weights(module: torch.nn.Module, weights: dict, what: str) -> None:
         module.load_state_dict(weights)
     except (RuntimeError, KeyError, ValueError) as e:
         raise CheckpointError(
-            f"the saved {what} does not fit this ganlearn version's networks ({str(e).splitlines()[0]}); "
+            f"the saved {what} does not fit this ganlearn version's networks ({first_line(e)}); "
             f"train again, or use the ganlearn version that wrote it"
         ) from None
 

@@ -18,7 +18,7 @@ import yaml
 from .compat import MOVED, upgrade
 from .data import DATASETS, SOURCE_KEYS
 from .data.images import MAX_PIXELS
-from .errors import ConfigError
+from .errors import ConfigError, first_line
 from .models import MODELS
 from .modes import G_LOSSES, MODE_SECTIONS, MODES, ClusterConfig, SegConfig, SelfTrainingConfig, check_mode
 
@@ -284,7 +284,7 @@ def _read_yaml(path_or_name: str) -> tuple[dict, str]:
     try:
         return yaml.safe_load(path.read_text()) or {}, path.stem
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
+        raise ConfigError(f"{path} is not valid YAML: {first_line(e)}") from None
 
 
 def parse_override(text: str) -> tuple[str, str, object]:

@@ -24,3 +24,10 @@ class TrainingError(GanlearnError):
 
 class NonFiniteLoss(TrainingError):
     """A loss became NaN or infinite; training restarts from its last good state."""
+
+
+def first_line(error: BaseException) -> str:
+    """How a one-line error quotes another library's exception: its message's first line, or its
+    type's name where it has no message."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, first_line
 from .arrays import UNLABELLED, Dataset, make_dataset
 from .images import (
     GREY_MODES,
@@ -77,8 +77,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         with loaded as f:
             return {k: f[k] for k in f.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
-        reason = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DataError(f"{path}: not a readable .npz file ({reason})") from None
+        raise DataError(f"{path}: not a readable .npz file ({first_line(e)})") from None
 
 
 def load_npz(path: str) -> Dataset:

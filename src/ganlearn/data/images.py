@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..errors import DataError
+from ..errors import DataError, first_line
 from . import cache as image_cache
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -115,8 +115,7 @@ def open_image(path, max_pixels: int = MAX_PIXELS):
     except MemoryError:
         raise
     except Exception as e:  # Pillow's decoders, meeting a hostile file, raise errors of every kind
-        reason = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DataError(f"{path}: not a readable image ({reason})") from None
+        raise DataError(f"{path}: not a readable image ({first_line(e)})") from None
 
 
 def skipped_entry(file, message: str) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from safetensors.torch import load_file, safe_open, save_file
 from .. import config as config_mod
 from ..checkpoint import load_run, restore_models
 from ..compat import READS
-from ..errors import CheckpointError, GanlearnError
+from ..errors import CheckpointError, GanlearnError, first_line
 from ..losses import real_logit
 from ..modes import MODES
 from ..version import __version__
@@ -139,7 +139,7 @@ def read_exported(path: str | Path, device: str = "cpu") -> tuple:
             "D_ema": unpack_weights(tensors, "D"),
         }
     except (KeyError, TypeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path}: inconsistent ganlearn model ({str(e).splitlines()[0]})") from None
+        raise CheckpointError(f"{path}: inconsistent ganlearn model ({first_line(e)})") from None
     return cfg, state
 
 

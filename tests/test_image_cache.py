@@ -79,7 +79,8 @@ def test_a_damaged_cache_file_is_decoded_afresh_and_replaced(tmp_path, monkeypat
     (entry,) = cache.entries()
     entry.write_bytes(entry.read_bytes()[:200])  # truncated, as a full disk might leave it
     assert np.array_equal(load_image_folder(folder).x_train, first.x_train)
-    assert cache.read(image_files.find_images(folder), (image_files.Conversion((16, 16), 1), 89_478_485))
+    files = image_files.find_images(folder)
+    assert cache.read(cache.path_of(files, (image_files.Conversion((16, 16), 1), 89_478_485)), len(files))
 
 
 def test_the_cache_keeps_its_bound_evicting_the_least_recently_used(tmp_path, monkeypatch):

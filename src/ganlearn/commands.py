@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import config as config_mod
+from .checkpoint import CHECKPOINT
 from .errors import GanlearnError
 
 
@@ -24,7 +25,7 @@ def cmd_train(args) -> None:
     if not is_main():
         return
     print(
-        f"run folder:  {run_dir}\ncheckpoint:  {run_dir / 'checkpoint.pt'}\n"
+        f"run folder:  {run_dir}\ncheckpoint:  {run_dir / CHECKPOINT}\n"
         f"curves:      {run_dir / 'curves.png'}\nmetrics:     {run_dir / 'metrics.jsonl'}\n"
         f"tensorboard: tensorboard --logdir {run_dir / 'tb'}"
     )

@@ -59,16 +59,16 @@ def path_of(files: list[Path], key) -> Path:
     return folder() / f"{digest.hexdigest()[:32]}.npz"
 
 
-def read(files: list[Path], key) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
-    """(images, kept, reasons the others were skipped) of these files under `key`, or None where the
-    cache holds no whole, consistent entry for them (a damaged one is decoded afresh and replaced)."""
-    path = path_of(files, key)
+def read(path: Path, n_files: int) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+    """(images, kept, reasons the others were skipped) of the entry `path` (path_of) for `n_files`
+    files, or None where the cache holds no whole, consistent entry (a damaged one is decoded afresh
+    and replaced)."""
     try:
         with np.load(path, allow_pickle=False) as f:
             images, kept, reasons = f["images"], f["kept"], [str(r) for r in f["reasons"]]
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # none, or not whole
         return None
-    if kept.shape != (len(files),) or len(images) != kept.sum() or len(reasons) != (~kept).sum():
+    if kept.shape != (n_files,) or len(images) != kept.sum() or len(reasons) != (~kept).sum():
         return None
     try:
         os.utime(path)  # recently used: evicted last
@@ -77,11 +77,11 @@ def read(files: list[Path], key) -> tuple[np.ndarray, np.ndarray, list[str]] | N
     return images, kept, reasons
 
 
-def write(files: list[Path], key, images: np.ndarray, kept: np.ndarray, reasons: list[str]) -> None:
-    """Cache the decoded files: written to a temporary file of this writer's own, renamed into place,
-    then older entries evicted to keep the bound. A full disk or a read-only home costs the next run
-    the decoding, nothing more."""
-    path, bound = path_of(files, key), max_bytes()
+def write(path: Path, images: np.ndarray, kept: np.ndarray, reasons: list[str]) -> None:
+    """Cache decoded files as the entry `path` (path_of): written to a temporary file of this writer's
+    own, renamed into place, then older entries evicted to keep the bound. A full disk or a read-only
+    home costs the next run the decoding, nothing more."""
+    bound = max_bytes()
     if images.nbytes > bound:
         if bound:
             print(f"not caching {images.nbytes / 1e9:.1f} GB of decoded images: over $GANLEARN_CACHE_MAX_GB")

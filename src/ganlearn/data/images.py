@@ -210,8 +210,10 @@ def decode_images(
     """The files decoded on every core, or read from the cache (where `cache`). A file that cannot be
     read is a DataError naming it, or with `skip_bad` is left out and listed (if none is readable,
     `images` is empty)."""
-    key = (conversion, max_pixels)
-    found = image_cache.read(files, key) if cache else None
+    # the entry is named by the files as they are before decoding: one stat each, and a file changed
+    # meanwhile is decoded afresh next time rather than cached under its new modification time
+    entry = image_cache.path_of(files, (conversion, max_pixels)) if cache else None
+    found = image_cache.read(entry, len(files)) if cache else None
     if found is not None:
         images, kept, reasons = found
     else:
@@ -222,7 +224,7 @@ def decode_images(
         if images is None:
             images = np.zeros((0, *conversion.size, conversion.channels), np.uint8)
         elif cache:  # the unreadable files too: a second run, told to skip them, reads the cache
-            image_cache.write(files, key, images, kept, reasons)
+            image_cache.write(entry, images, kept, reasons)
     if reasons and not skip_bad:
         more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
         raise DataError(f"{reasons[0]}{more}; to skip such files {skip_hint}")

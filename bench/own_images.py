@@ -35,11 +35,15 @@ from PIL import Image
 
 from ganlearn.data import load_mnist
 
+# each with images_ssl's network, views, optimizer and schedule
 METHODS = {
-    "images_ssl": ["-c", "images_ssl"],
-    "supervised": ["-c", "images_ssl", "--mode", "supervised"],
+    "images_ssl": ["-c", "images_ssl"],  # as shipped: FixMatch-style self-training
+    "kplus1_consistency": ["-c", "images_ssl", "--mode", "ssl"],  # the K+1 GAN with the same term
+    "kplus1": ["-c", "images_ssl", "--mode", "ssl", "--set", "consistency.threshold=null"],  # the K+1 GAN alone
+    "supervised": ["-c", "images_ssl", "--mode", "supervised", "--set", "consistency.threshold=null"],
 }
 SIZES = {"colour": (100, 10_000, 2000), "fashion100": (100, None, None), "fashion1000": (1000, None, None)}
+VAL_PER_CLASS = 50  # labelled pictures a class written beside the training labels and held out to validate on
 
 
 def blend_into_photos(digits: np.ndarray, seed: int) -> np.ndarray:
@@ -78,11 +82,12 @@ def pictures(name: str, data_dir: str) -> dict:
 def write_folders(name: str, arrays: dict, split: int, root: Path) -> Path:
     """labelled/CLASS/i.png (the split's labels), unlabelled/i.png and test/CLASS/i.png under root/name/split_s."""
     n_labels, n_unlabelled, _ = SIZES[name]
-    folder = root / name / f"split_{split}"
+    folder = root / name / f"split_{split}_val{VAL_PER_CLASS}"
     if (folder / "done").exists():
         return folder
     y, rng = arrays["y_train"], np.random.default_rng(split)
-    labelled = np.concatenate([rng.permutation(np.flatnonzero(y == c))[: n_labels // 10] for c in range(10)])
+    per_class = n_labels // 10 + VAL_PER_CLASS
+    labelled = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:per_class] for c in range(10)])
     others = np.setdiff1d(np.arange(len(y)), labelled)
     unlabelled = others if n_unlabelled is None else np.random.default_rng(0).permutation(others)[:n_unlabelled]
     for i in labelled:
@@ -104,7 +109,8 @@ def save(image: np.ndarray, path: Path) -> None:
 def train(method: str, folder: Path, split: int, threads: int, extra: list[str]) -> subprocess.Popen:
     """`ganlearn train` on the folders, in the background; its run folder is folder/runs/METHOD."""
     sets = [f"data.path={folder / 'labelled'}", f"data.unlabelled_path={folder / 'unlabelled'}"]
-    sets += [f"data.test_path={folder / 'test'}", f"train.seed={split}", "train.progress=false"]
+    sets += [f"data.test_path={folder / 'test'}", f"data.val_per_class={VAL_PER_CLASS}"]
+    sets += [f"train.seed={split}", "train.progress=false"]
     sets += [f"train.out_dir={folder / 'runs' / method}", *extra]
     command = [sys.executable, "-m", "ganlearn.cli", "train", *METHODS[method], *sum((["--set", s] for s in sets), [])]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "XDG_CACHE_HOME": str(folder.parent / "cache")}
@@ -113,10 +119,16 @@ def train(method: str, folder: Path, split: int, threads: int, extra: list[str])
 
 
 def train_result(folder: Path, method: str, seconds: float) -> dict:
+    """The run's last test accuracy and its per-class accuracy (`ganlearn evaluate`), and the curve of
+    validation accuracy against training minutes."""
     run = sorted((folder / "runs" / method).iterdir())[-1]
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    subprocess.run([sys.executable, "-m", "ganlearn.cli", "evaluate", str(run)], check=True, capture_output=True)
+    confusion = np.array(json.loads((run / "evaluation.json").read_text())["confusion"])
     return {
         "test_acc": records[-1]["test_acc"],
+        "per_class_test_acc": (confusion.diagonal() / confusion.sum(1)).round(4).tolist(),
+        "val_acc_curve": [[round(r["elapsed"] / 60, 2), r["val_acc"]] for r in records],  # (minutes, accuracy)
         "test_acc_per_epoch": [r["test_acc"] for r in records],
         "train_minutes": records[-1]["elapsed"] / 60,
         "wall_minutes": seconds / 60,
@@ -125,15 +137,17 @@ def train_result(folder: Path, method: str, seconds: float) -> dict:
 
 
 def label_spreading(arrays: dict, folder: Path) -> dict:
-    """scikit-learn's LabelSpreading (k-NN kernel, 10 neighbours) on the pixels of the labelled and
-    unlabelled pictures; its test accuracy."""
+    """scikit-learn's LabelSpreading (k-NN kernel, 10 neighbours) on the pixels of the training labels (the
+    first of each class's labelled pictures; the validation ones are not used) and the unlabelled
+    pictures; its test accuracy."""
     from sklearn.semi_supervised import LabelSpreading
 
     start = time.perf_counter()
     picked = np.load(folder / "labelled.npz")
-    idx = np.concatenate([picked["labelled"], picked["unlabelled"]])
+    labelled = picked["labelled"].reshape(10, -1)[:, :-VAL_PER_CLASS].ravel()  # written class by class
+    idx = np.concatenate([labelled, picked["unlabelled"]])
     x = arrays["x_train"][idx].reshape(len(idx), -1) / 255.0
-    y = np.r_[arrays["y_train"][picked["labelled"]], np.full(len(picked["unlabelled"]), -1)]
+    y = np.r_[arrays["y_train"][labelled], np.full(len(picked["unlabelled"]), -1)]
     model = LabelSpreading(kernel="knn", n_neighbors=10, max_iter=100).fit(x, y)
     predicted = model.predict(arrays["x_test"].reshape(len(arrays["x_test"]), -1) / 255.0)
     return {

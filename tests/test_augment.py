@@ -1,11 +1,12 @@
-"""Random shifts of training images: what they do to an image, and where training uses them."""
+"""Random shifts, flips and strong views of training images: what they do to an image, and where
+training uses them."""
 
 import pytest
 import torch
 
 from ganlearn import config
 from ganlearn.data import load_digits
-from ganlearn.data.augment import random_shift
+from ganlearn.data.augment import _affine, _colour_ops, cutout, random_shift, strong_augment, weak_augment
 from ganlearn.errors import ConfigError
 from ganlearn.steps import Batch
 from ganlearn.train import build, fit
@@ -123,3 +124,43 @@ def test_moving_the_labels_helps_the_labels_only_classifier():
 def test_bad_augmentation_settings_are_refused(overrides, message):
     with pytest.raises(ConfigError, match=message):
         config.load(None, overrides)
+
+
+def test_flips_turn_about_half_the_images_and_nothing_else():
+    x = torch.rand(400, 3, 6, 6)
+    torch.manual_seed(0)
+    out = weak_augment(x, 0, flip=True)
+    flipped = (out == x.flip(3)).all((1, 2, 3))
+    assert ((out == x).all((1, 2, 3)) | flipped).all() and 150 < flipped.sum() < 250
+    assert weak_augment(x, 0, flip=False) is x
+
+
+def test_cutout_greys_a_half_side_square_cut_by_the_border():
+    x = torch.rand(64, 3, 28, 28)
+    torch.manual_seed(0)
+    grey = (cutout(x) == 0.5).all(1)  # (B, H, W)
+    rows, cols = grey.any(2).sum(1), grey.any(1).sum(1)  # (B,) the square's height and width
+    assert (grey.sum((1, 2)) == rows * cols).all() and rows.max() == cols.max() == 14 and rows.min() >= 7
+
+
+def test_strong_views_stay_pictures_and_repeat_for_a_seed():
+    x = torch.rand(64, 3, 28, 28)
+    torch.manual_seed(0)
+    out = strong_augment(x)
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
+    assert ((out - x).abs().mean((1, 2, 3)) > 0.01).all()  # every picture changed
+    torch.manual_seed(0)
+    assert torch.equal(strong_augment(x), out)  # from torch's generator: a resumed run repeats it
+
+
+def test_each_strong_operation_changes_a_picture_as_named():
+    """Brightness at magnitude 0 darkens to 5 %, solarize at threshold 0 inverts, a 30-degree rotation
+    keeps the ink's centre (a centred square), a shear of 0.3 moves a corner."""
+    x = torch.zeros(1, 1, 21, 21)
+    x[..., 8:13, 8:13] = 0.8
+    zero = torch.zeros(1, 7)
+    brightness, solarize = _colour_ops(x, zero)[1], _colour_ops(x, zero)[6]
+    assert torch.allclose(brightness, 0.05 * x) and torch.allclose(solarize, 1 - x)
+    rotated = _affine(x, torch.tensor([[1.0, 0, 0, 0, 0]]), torch.ones(1, 5))
+    assert torch.allclose(centroid(rotated - 0.5 * (rotated == 0.5)), centroid(x), atol=0.2)
+    assert not torch.allclose(rotated, x, atol=0.1)

@@ -119,9 +119,10 @@ def test_save_and_reload_round_trip(tmp_path):
 
 
 def test_the_train_section_holds_only_what_every_mode_shares():
-    assert len(dataclasses.fields(config.TrainConfig)) <= 27
+    assert len(dataclasses.fields(config.TrainConfig)) <= 31
     own = {name for mode in MODES.values() for name in mode.sections}
-    assert own == {"self_training", "cluster", "seg"} and set(config.SECTIONS) == {"data", "model", "train"} | own
+    assert own == {"self_training", "consistency", "cluster", "seg"}
+    assert set(config.SECTIONS) == {"data", "model", "train"} | own
 
 
 def test_the_config_has_one_field_per_section_the_modes_declare():
@@ -130,7 +131,7 @@ def test_the_config_has_one_field_per_section_the_modes_declare():
 
 def test_a_run_config_holds_its_own_mode_section_only():
     assert list(config.load("mnist_seg")[0].to_dict()) == ["data", "model", "train", "seg"]
-    assert list(config.load("digits_ssl")[0].to_dict()) == ["data", "model", "train", "self_training"]
+    assert list(config.load("digits_ssl")[0].to_dict()) == ["data", "model", "train", "self_training", "consistency"]
     with pytest.raises(ConfigError, match="seg.adv_weight is not used in mode ssl"):
         config.load("digits_ssl", ["seg.adv_weight=0.01"])
 

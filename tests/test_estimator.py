@@ -109,3 +109,14 @@ def test_from_config_trains_as_the_config_does():
     X, y_semi, X_test, y_test = digits_with_unlabelled(per_class=3)
     small = GANClassifier.from_config("digits_ssl", epochs=2, iters_per_epoch=10).fit(X, y_semi)
     assert small.score(X_test, y_test) > 0.2  # it learns (chance: 0.1)
+
+
+def test_from_config_images_ssl_trains_its_recipe_on_arrays(tmp_path):
+    """images_ssl names picture folders: the estimator takes its network and method, not its data."""
+    X, y_semi, X_test, y_test = digits_with_unlabelled(per_class=5)
+    clf = GANClassifier.from_config("images_ssl", epochs=4, iters_per_epoch=20, batch_size=64, random_state=0)
+    assert (clf.mode, clf.model) == ("fixmatch", "cnn")
+    clf.fit(X.reshape(-1, 8, 8), y_semi)
+    assert clf.score(X_test.reshape(-1, 8, 8), y_test) > 0.5  # it learns (chance: 0.1)
+    again = GANClassifier.load(clf.save(tmp_path / "clf.safetensors"))
+    assert np.allclose(again.predict_proba(X_test.reshape(-1, 8, 8)), clf.predict_proba(X_test.reshape(-1, 8, 8)))

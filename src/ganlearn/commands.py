@@ -161,7 +161,7 @@ def cmd_predict(args) -> None:
 def cmd_export(args) -> None:
     from .deploy.export import export
 
-    use = {"onnx": "onnxruntime: images -> probabilities, p_real"}.get(
+    use = {"onnx": "onnxruntime: images -> probabilities (and p_real for a K+1 GAN)"}.get(
         args.format, "ganlearn predict MODEL IMAGES..., or ganlearn.load(MODEL)"
     )
     print(f"model: {export(args.run_dir, args.out, args.format)}  ({use})")

@@ -20,7 +20,16 @@ from .data import DATASETS, SOURCE_KEYS
 from .data.images import MAX_PIXELS
 from .errors import ConfigError, first_line
 from .models import MODELS
-from .modes import G_LOSSES, MODE_SECTIONS, MODES, ClusterConfig, SegConfig, SelfTrainingConfig, check_mode
+from .modes import (
+    G_LOSSES,
+    MODE_SECTIONS,
+    MODES,
+    ClusterConfig,
+    ConsistencyConfig,
+    SegConfig,
+    SelfTrainingConfig,
+    check_mode,
+)
 
 
 @dataclass
@@ -35,6 +44,9 @@ class DataConfig:
     channels: int | None = None  # folder: 1 (grey) or 3 (RGB); null: the most common size and mode of the labelled
     skip_bad_images: bool = False  # folder: skip and list unreadable image files instead of stopping
     max_image_pixels: int = MAX_PIXELS  # folder, seg-folder: refuse files declaring more pixels (decompression bombs)
+    # folder, where image_size is null: square pictures of the labelled images' most common short side, but at most
+    # this, rounded down to a multiple of 4 (small pictures keep their size, large ones are converted down)
+    max_image_size: int | None = None
     data_dir: str | None = None  # where mnist / fashion live; else $GANLEARN_DATA, then the user cache
     download: bool = True  # download mnist / fashion (checksum-verified) when not found locally
     labels_per_class: int | None = 10  # size of the labelled split, per class ...
@@ -60,7 +72,8 @@ class ModelConfig:
     z_dim: int = 100
     d_hidden: list[int] = field(default_factory=lambda: [1000, 500, 250, 250, 250])  # mlp D widths
     g_hidden: list[int] = field(default_factory=lambda: [500, 500])  # mlp G widths
-    width: int = 64  # dcgan: channels of the first D / last G convolution; unet: of its first block
+    width: int = 64  # dcgan, cnn: channels of the first D / last G convolution; unet: of its first block
+    depth: int = 3  # cnn: D's stages of two convolutions (each halves the picture and doubles the channels)
     input_noise: float = 0.3  # sd of Gaussian noise on D's input (training only)
     hidden_noise: float = 0.5  # sd of Gaussian noise after D's hidden layers (training only)
     minibatch_kernels: int = 0  # minibatch discrimination before D's head (Salimans et al. 2016, 3.2); 0: off
@@ -77,15 +90,19 @@ class TrainConfig:
     epochs: int = 10
     iters_per_epoch: int | None = None  # null: one pass over the unlabelled data
     batch_size: int = 100
+    labelled_batch_size: int | None = None  # modes ssl, supervised, fixmatch: labelled images a step (null: batch_size)
     lr: float = 0.003
     g_lr: float | None = None  # G's learning rate (null: train.lr)
     beta1: float = 0.5  # Adam's first-moment decay, D and G
+    optimizer: str = "adam"  # D's: adam | sgd (Nesterov momentum 0.9, as FixMatch); G's is always Adam
+    weight_decay: float = 0.0  # L2 penalty on D's weights, through its optimizer
     adam_eps: float = 1e-4  # 1e-4 approximates the improved-gan Adam's sqrt(v + 1e-8); DCGAN configs use 1e-8
     lr_decay_start: float = 1.0  # fraction of training after which lr decays linearly to 0 (1.0: constant)
     unlabelled_weight: float = 0.5  # the reference code halves the unlabelled K+1 term
     ema_decay: float = 0.999  # evaluation uses an exponential moving average of D
     augment_shift: float = 0.0  # modes ssl, supervised: move each labelled image by up to this many pixels
     augment_unlabelled: bool = False  # mode ssl: move the unlabelled images (D's real term, G's target) too
+    augment_flip: bool = False  # modes ssl, supervised, fixmatch: flip images left-right where they are moved
     seed: int = 1  # seeds the labelled split and the training
     device: str = "auto"  # auto | cpu | cuda
     precision: str = "auto"  # auto | fp32 | bf16 autocast in training steps (auto: bf16 on a CPU that has it natively)
@@ -116,6 +133,7 @@ class Config:
     self_training: SelfTrainingConfig = field(default_factory=SelfTrainingConfig)  # mode ssl
     cluster: ClusterConfig = field(default_factory=ClusterConfig)  # mode cluster
     seg: SegConfig = field(default_factory=SegConfig)  # mode seg
+    consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)  # modes ssl, fixmatch
 
     def to_dict(self) -> dict:
         """The sections every mode has and those of this config's own mode, as nested dicts."""
@@ -138,6 +156,7 @@ def _choices() -> dict:
         ("train", "g_loss"): ("auto", *G_LOSSES),
         ("train", "device"): ("auto", "cpu", "cuda"),
         ("train", "precision"): ("auto", "fp32", "bf16"),
+        ("train", "optimizer"): ("adam", "sgd"),
     }
 
 
@@ -214,13 +233,17 @@ LIMITS = {  # key -> (test, what the value must be); a key set to null is not te
     **dict.fromkeys(["data.train_canvases", "data.test_canvases", "data.max_image_pixels"], AT_LEAST_1),
     "data.label_rate": (lambda v: 0 < v <= 1, "in (0, 1]"),
     **dict.fromkeys(["data.occluders", "model.minibatch_kernels", "model.vbn_ref"], NOT_NEGATIVE),
+    "data.max_image_size": ((lambda v: v >= 4), "at least 4"),
+    **dict.fromkeys(["model.width", "model.depth"], AT_LEAST_1),
     **dict.fromkeys(["train.epochs", "train.batch_size", "train.eval_batch_size"], AT_LEAST_1),
+    "train.labelled_batch_size": AT_LEAST_1,
     **dict.fromkeys(["train.lr", "train.g_lr", "train.adam_eps"], POSITIVE),
     "train.beta1": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "train.ema_decay": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "train.lr_decay_start": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "train.real_label": (lambda v: 0.5 < v <= 1, "in (0.5, 1]"),
     **dict.fromkeys(["train.augment_shift", "train.nan_retries", "train.historical_averaging"], NOT_NEGATIVE),
+    "train.weight_decay": NOT_NEGATIVE,
 }
 
 
@@ -317,12 +340,13 @@ def with_overrides(raw: dict, overrides: list[str] = ()) -> Config:
     return from_dict(raw)
 
 
-def load(path_or_name: str | None = None, overrides: list[str] = ()) -> tuple[Config, str]:
-    """Load a config file or built-in name, apply overrides; returns (config, config name)."""
+def load(path_or_name: str | None = None, overrides: list[str] = (), data: bool = True) -> tuple[Config, str]:
+    """Load a config file or built-in name, apply overrides; returns (config, config name). `data=False`
+    leaves out the file's data section (the estimator trains on arrays, not on the files it names)."""
     raw, name = _read_yaml(path_or_name) if path_or_name else ({}, "default")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path_or_name} must hold a mapping of sections (data, model, train)")
-    return with_overrides(raw, overrides), name
+    return with_overrides(raw if data else {k: v for k, v in raw.items() if k != "data"}, overrides), name
 
 
 def save(cfg: Config, path: Path) -> None:

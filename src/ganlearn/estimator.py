@@ -30,7 +30,8 @@ ESTIMATOR_FORMAT = "ganlearn-estimator-1"
 
 class GANClassifier(ClassifierMixin, BaseEstimator):
     """Semi-supervised classifier: the discriminator of a GAN with K real classes and a fake one
-    (Salimans et al. 2016), its generator trained by feature matching.
+    (Salimans et al. 2016), its generator trained by feature matching; or, with `mode="fixmatch"`
+    (as `from_config("images_ssl")`), the same discriminator by FixMatch-style self-training.
 
     Parameters mirror the `model` and `train` sections of a ganlearn config; `config` names a config
     (built-in or a YAML file) whose other settings (schedule, shifts, ...) training takes too:
@@ -58,6 +59,7 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
         device="auto",
         verbose=False,
         config=None,
+        mode="ssl",
     ):
         self.model = model
         self.d_hidden = d_hidden
@@ -74,12 +76,14 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.verbose = verbose
         self.config = config
+        self.mode = mode
 
     @classmethod
     def from_config(cls, name_or_path: str, **params) -> GANClassifier:
         """An estimator that trains as a ganlearn config does (its model, schedule, shifts, ...);
-        `params` override its settings, e.g. `from_config("mnist_ssl_full", epochs=38)`."""
-        cfg, _ = config_mod.load(name_or_path)
+        `params` override its settings, e.g. `from_config("mnist_ssl_full", epochs=38)`. The config's
+        data section is not read: the data are what `fit` is given."""
+        cfg, _ = config_mod.load(name_or_path, data=False)
         m, t = cfg.model, cfg.train
         own = dict(
             model=m.name,
@@ -93,6 +97,7 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
             unlabelled_weight=t.unlabelled_weight,
             ema_decay=t.ema_decay,
             device=t.device,
+            mode=t.mode,
         )
         return cls(config=name_or_path, **(own | params))
 
@@ -114,7 +119,7 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
             "model.z_dim": int(self.z_dim),
             "model.d_hidden": [int(h) for h in self.d_hidden],
             "model.g_hidden": [int(h) for h in self.g_hidden],
-            "train.mode": "ssl",
+            "train.mode": self.mode,
             "train.epochs": int(self.epochs),
             "train.iters_per_epoch": None if self.iters_per_epoch is None else int(self.iters_per_epoch),
             "train.batch_size": int(min(self.batch_size, n_samples)),
@@ -125,7 +130,8 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
             "train.device": self.device,
             "train.progress": bool(self.verbose),
         }
-        return config_mod.load(self.config, [f"{key}={json.dumps(value)}" for key, value in settings.items()])[0]
+        overrides = [f"{key}={json.dumps(value)}" for key, value in settings.items()]
+        return config_mod.load(self.config, overrides, data=False)[0]
 
     def fit(self, X, y):
         """Train on all rows of X; rows with y == -1 are used without their label."""
@@ -193,7 +199,7 @@ class GANClassifier(ClassifierMixin, BaseEstimator):
         return predict_logits(self.discriminator_, torch.from_numpy(self._images(X)), 1000)
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities given that x is real: softmax over the K class logits. (n, K)."""
+        """Class probabilities (given that x is real, for the K+1 GAN): softmax over the K class logits. (n, K)."""
         return torch.softmax(self._logits(X).double(), dim=1).numpy()
 
     def predict(self, X) -> np.ndarray:

@@ -82,6 +82,13 @@ def confident_self_training_loss(
     return (ce * confident).sum() / confident.sum().clamp(min=1)
 
 
+def pseudo_label_loss(logits_strong: torch.Tensor, logits_weak: torch.Tensor, threshold: float) -> torch.Tensor:
+    """FixMatch's term (Sohn et al. 2020): cross-entropy of the strong views' (B, K) logits against the weak
+    views' predicted class, on the images whose weak-view class probability is at least `threshold`."""
+    confidence, pseudo = logits_weak.detach().softmax(1).max(1)  # (B,), (B,)
+    return (F.cross_entropy(logits_strong, pseudo, reduction="none") * (confidence >= threshold)).mean()
+
+
 def one_hot_maps(label_maps: torch.Tensor, n_classes: int, ignore: int = IGNORE) -> torch.Tensor:
     """(B, H, W) label maps -> (B, K, H, W) one-hot maps, the adversary's ground truth (ignored pixels all 0)."""
     valid = label_maps != ignore

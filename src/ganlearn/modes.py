@@ -20,6 +20,7 @@ from .errors import ConfigError
 from .steps import (
     clustergan_g_step,
     feature_matching_g_step,
+    fixmatch_d_step,
     gan_d_step,
     nonsaturating_g_step,
     seg_adversary_step,
@@ -41,6 +42,15 @@ class SelfTrainingConfig:
 
 
 @dataclass
+class ConsistencyConfig:
+    """FixMatch's term on unlabelled images (Sohn et al. 2020), modes ssl and fixmatch: D's class for a weakly
+    augmented view (flip, shift), where D is confident of it, is the target of a strongly augmented view."""
+
+    threshold: float | None = None  # the weak view's class probability that makes it a target (null: off; 0.95)
+    weight: float = 1.0  # weight of the term in the D loss
+
+
+@dataclass
 class ClusterConfig:
     """Mode cluster (ClusterGAN): G's categorical latent is recovered by an encoder."""
 
@@ -59,9 +69,16 @@ class SegConfig:
 
 
 def _ssl_check(cfg) -> None:
-    threshold = cfg.self_training.threshold
-    if threshold is not None and not 0 < threshold < 1:
-        raise ConfigError(f"self_training.threshold must be in (0, 1), got {threshold}")
+    for section in ("self_training", "consistency"):
+        threshold = getattr(cfg, section).threshold
+        if threshold is not None and not 0 < threshold < 1:
+            raise ConfigError(f"{section}.threshold must be in (0, 1), got {threshold}")
+
+
+def _fixmatch_check(cfg) -> None:
+    if cfg.consistency.threshold is None:
+        raise ConfigError("mode fixmatch trains on confident pseudo-labels: set consistency.threshold (FixMatch: 0.95)")
+    _ssl_check(cfg)
 
 
 def _seg_check(cfg) -> None:
@@ -118,6 +135,7 @@ class Mode:
         return n_classes if self.uses_labels else 1
 
 
+AUGMENTED_LABELS = ("train.augment_shift", "train.augment_flip", "train.labelled_batch_size")
 MODES = {
     "ssl": Mode(
         ssl_d_step,
@@ -136,9 +154,10 @@ MODES = {
                 "train.augment_shift",
                 "train.augment_unlabelled",
                 "train.unlabelled_weight",
+                *AUGMENTED_LABELS,
             }
         ),
-        sections={"self_training": SelfTrainingConfig},
+        sections={"self_training": SelfTrainingConfig, "consistency": ConsistencyConfig},
         check=_ssl_check,
     ),
     "gan": Mode(
@@ -174,7 +193,20 @@ MODES = {
         classifies=True,
         generates=False,
         gan_features=False,
-        keys=frozenset({"model.minibatch_kernels", "train.augment_shift"}),
+        keys=frozenset({"model.minibatch_kernels", *AUGMENTED_LABELS}),
+    ),
+    "fixmatch": Mode(
+        fixmatch_d_step,
+        {},
+        split.class_split,
+        "images",
+        uses_labels=True,
+        classifies=True,
+        generates=False,
+        gan_features=False,
+        keys=frozenset({"model.minibatch_kernels", *AUGMENTED_LABELS}),
+        sections={"consistency": ConsistencyConfig},
+        check=_fixmatch_check,
     ),
     "seg": Mode(
         seg_adversary_step,

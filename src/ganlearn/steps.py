@@ -21,6 +21,7 @@ from .losses import (
     latent_recovery_loss,
     one_hot_maps,
     pixel_adversarial_loss,
+    pseudo_label_loss,
     real_logit,
     segmentation_loss,
     supervised_loss,
@@ -36,6 +37,7 @@ class Batch:
     x_unl2: torch.Tensor  # (B, C, H, W) another unlabelled batch for the G step (as in the reference)
     x_pseudo: torch.Tensor | None = None  # (B, C, H, W) pseudo-labelled images (self-training), if any
     y_pseudo: torch.Tensor | None = None  # (B,) their pseudo-labels
+    x_strong: torch.Tensor | None = None  # (B, C, H, W) strongly augmented views of x_unl's images (consistency)
     progress: float = 0.0  # the fraction of training done before this step (for schedules within a step)
 
 
@@ -84,6 +86,8 @@ def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
     inputs = {"lab": batch.x_lab, "unl": batch.x_unl, "fake": _fake(G, len(batch.x_unl))}
     if batch.x_pseudo is not None:
         inputs["pseudo"] = batch.x_pseudo
+    if batch.x_strong is not None:
+        inputs["strong"] = batch.x_strong
     logits = dict(zip(inputs, d_logits(D, list(inputs.values()))))
     loss_lab = supervised_loss(logits["lab"], batch.y_lab)
     loss_unl = kplus1_unlabelled_loss(logits["unl"], logits["fake"], cfg.train.real_label)
@@ -97,7 +101,27 @@ def ssl_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
         loss_pseudo = supervised_loss(logits["pseudo"], batch.y_pseudo)
         loss = loss + cfg.self_training.weight * loss_pseudo
         stats["loss_pseudo"] = loss_pseudo.detach()
+    if "strong" in logits:
+        loss = loss + _consistency(logits["unl"], logits["strong"], cfg, stats)
     return loss, stats
+
+
+def _consistency(logits_weak, logits_strong, cfg, stats: dict) -> torch.Tensor:
+    """`consistency.weight` times FixMatch's term; its value and the share of confident weak views go to `stats`."""
+    loss_cons = pseudo_label_loss(logits_strong, logits_weak, cfg.consistency.threshold)
+    stats["loss_cons"] = loss_cons.detach()
+    stats["confident"] = (logits_weak.detach().softmax(1).amax(1) >= cfg.consistency.threshold).float().mean()
+    return cfg.consistency.weight * loss_cons
+
+
+def fixmatch_d_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:
+    """The non-GAN self-training method (FixMatch, Sohn et al. 2020): cross-entropy on the labelled batch
+    plus the consistency term on the unlabelled one (weak views x_unl, strong views x_strong); no G."""
+    # with batch norm, a pass per view (FixMatch concatenates them): a step 25 % faster here on 2 CPU cores
+    logits_lab, logits_weak, logits_strong = d_logits(D, [batch.x_lab, batch.x_unl, batch.x_strong])
+    loss_lab = supervised_loss(logits_lab, batch.y_lab)
+    stats = {"loss_lab": loss_lab.detach(), "train_acc": (logits_lab.argmax(1) == batch.y_lab).float().mean()}
+    return loss_lab + _consistency(logits_weak, logits_strong, cfg, stats), stats
 
 
 def feature_matching_g_step(G, D, batch: Batch, cfg) -> tuple[torch.Tensor, dict]:

@@ -34,7 +34,10 @@ CANVAS_KEYS = frozenset(
     {"canvas_size", "max_objects", "train_canvases", "test_canvases", "canvas_seed", "background", "occluders"}
 )
 FILE_KEYS = frozenset(
-    {"unlabelled_path", "test_path", "labels_csv", "image_size", "channels", "skip_bad_images", "max_image_pixels"}
+    {
+        *("unlabelled_path", "test_path", "labels_csv", "image_size", "max_image_size", "channels"),
+        *("skip_bad_images", "max_image_pixels"),
+    }
 )
 DATASETS = {
     "mnist": Source(lambda d: load_mnist("mnist", d.data_dir, d.download), "images"),

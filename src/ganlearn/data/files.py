@@ -124,6 +124,7 @@ def load_image_folder(
     test_path=None,
     labels_csv=None,
     image_size=None,
+    max_image_size=None,
     channels=None,
     skip_bad_images=False,
     max_image_pixels=MAX_PIXELS,
@@ -147,7 +148,7 @@ def load_image_folder(
             raise DataError(f"{folder}: no images in the unlabelled folder ({', '.join(IMAGE_SUFFIXES)})")
         unlabelled += more
     test, test_labels = class_folder_files(test_root, classes)[:2] if test_root else ([], [])
-    conversion = choose_conversion(labelled or unlabelled, image_size, channels, max_image_pixels)
+    conversion = choose_conversion(labelled or unlabelled, image_size, channels, max_image_pixels, max_image_size)
     files = labelled + unlabelled + test
     decoded = decode_images(files, conversion, skip_bad_images, max_pixels=max_image_pixels)
     if not decoded.kept.any():

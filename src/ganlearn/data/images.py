@@ -135,10 +135,11 @@ def find_images(folder: Path, recursive: bool = True) -> list[Path]:
 
 
 def choose_conversion(
-    files: list[Path], size=None, channels: int | None = None, max_pixels: int = MAX_PIXELS
+    files: list[Path], size=None, channels: int | None = None, max_pixels: int = MAX_PIXELS, max_side=None
 ) -> Conversion:
     """The conversion a config asks for; what it leaves unset is the most common size and mode of
-    `files` (read from their headers only)."""
+    `files` (read from their headers only). With `max_side` (and no `size`), a square of that most
+    common size's short side, at most `max_side`, rounded down to a multiple of 4."""
     sizes, modes, first_error = Counter(), Counter(), None
     if size is None or channels is None:
         for f in files:
@@ -152,6 +153,9 @@ def choose_conversion(
             raise DataError(f"none of the {len(files)} training images could be read (the first: {first_error})")
     if isinstance(size, int):
         size = (size, size)
+    if size is None and max_side is not None:
+        side = max(4, min(*sizes.most_common(1)[0][0], max_side) // 4 * 4)
+        size = (side, side)
     return Conversion(tuple(size) if size else sizes.most_common(1)[0][0], channels or modes.most_common(1)[0][0])
 
 

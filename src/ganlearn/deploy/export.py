@@ -56,21 +56,24 @@ def export_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
 
 
 class _Probabilities(torch.nn.Module):
-    """A K-class discriminator's outputs as a user reads them: class probabilities, and p(real)."""
+    """A K-class discriminator's outputs as a user reads them: class probabilities, and p(real) where
+    it learned a fake class (a K+1 GAN's D; not a D trained on real images alone)."""
 
-    def __init__(self, D: torch.nn.Module):
+    def __init__(self, D: torch.nn.Module, kplus1: bool):
         super().__init__()
-        self.D = D
+        self.D, self.kplus1 = D, kplus1
 
-    def forward(self, images):  # (N, C, H, W) in [0, 1] -> (N, K), (N,)
+    def forward(self, images):  # (N, C, H, W) in [0, 1] -> (N, K)[, (N,)]
         logits = self.D(images).float()
+        if not self.kplus1:
+            return logits.softmax(1)
         return logits.softmax(1), torch.sigmoid(real_logit(logits))
 
 
 def export_onnx(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write RUN_DIR's classifier (its moving average of D) as ONNX (default RUN_DIR/model.onnx): input
     `images` (N, C, H, W) float32 in [0, 1], converted as the run's images were; outputs
-    `probabilities` (N, K) and `p_real` (N,); the class names and conversion in its metadata."""
+    `probabilities` (N, K) and, for a K+1 GAN, `p_real` (N,); the class names and conversion in its metadata."""
     try:
         import onnx
     except ImportError:
@@ -79,16 +82,17 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None) -> Path:
     if not MODES[cfg.train.mode].classifies:
         raise GanlearnError(f"{run_dir} was trained in mode {cfg.train.mode}, which has no classifier to export")
     _, D = restore_models(cfg, state, torch.device("cpu"))
+    kplus1 = MODES[cfg.train.mode].generates  # as deploy.trained_model's predictions
     out = Path(out) if out else Path(run_dir) / "model.onnx"
     example = torch.zeros(2, *state["image_shape"])
     with warnings.catch_warnings():  # the TorchScript exporter's deprecation notice
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            _Probabilities(D).eval(),
+            _Probabilities(D, kplus1).eval(),
             (example,),
             str(out),
             input_names=["images"],
-            output_names=["probabilities", "p_real"],
+            output_names=["probabilities", "p_real"][: 2 if kplus1 else 1],
             dynamic_axes={"images": {0: "n"}},
             dynamo=False,
         )

@@ -21,7 +21,7 @@ from ..steps import Batch
 from . import distributed
 
 WARMUP = 3  # uncaptured iterations first: the optimizer state and the kernels' workspaces exist by then
-BATCH_FIELDS = ("x_lab", "y_lab", "x_unl", "x_unl2")
+BATCH_FIELDS = ("x_lab", "y_lab", "x_unl", "x_unl2", "x_strong")  # x_strong: None without the consistency term
 
 
 def check(cfg, device: torch.device) -> None:
@@ -77,15 +77,21 @@ class CapturedSteps:
             with _side_stream(self.device):
                 return self.steps(batch, self.rate)
         if self.replay is None:
-            for opt in self.optimizers:  # Adam's check that its state lives on the GPU (and warns outside capture)
-                for group in opt.param_groups:
-                    group["capturable"] = True
-            self.batch = Batch(*(getattr(batch, name).clone() for name in BATCH_FIELDS))
+            for opt in self.optimizers:  # Adam's check that its state lives on the GPU (SGD has none)
+                if isinstance(opt, torch.optim.Adam):
+                    for group in opt.param_groups:
+                        group["capturable"] = True
+            self.batch = Batch(**{name: value.clone() for name, value in self._fields(batch)})
             self.replay, self.stats = self.capture(lambda: self.steps(self.batch, self.rate))
-        for name in BATCH_FIELDS:
-            getattr(self.batch, name).copy_(getattr(batch, name))
+        for name, value in self._fields(batch):
+            getattr(self.batch, name).copy_(value)
         self.replay()
         return self.stats
+
+    @staticmethod
+    def _fields(batch: Batch) -> list[tuple[str, torch.Tensor]]:
+        """The batch's tensors that the graph reads (copied into its buffers at each replay)."""
+        return [(name, getattr(batch, name)) for name in BATCH_FIELDS if getattr(batch, name) is not None]
 
 
 @contextlib.contextmanager

@@ -46,10 +46,10 @@ def close() -> None:
         dist.destroy_process_group()
 
 
-def check_batch(batch_size: int) -> None:
+def check_batch(batch_size: int | None, key: str = "batch_size") -> None:
     size = world()[1]
-    if batch_size % size:
-        raise ConfigError(f"train.batch_size {batch_size} must be divisible by the {size} processes")
+    if batch_size is not None and batch_size % size:
+        raise ConfigError(f"train.{key} {batch_size} must be divisible by the {size} processes")
 
 
 def shard(orders: torch.Tensor) -> torch.Tensor:

@@ -24,10 +24,10 @@ from tqdm import tqdm
 from ..checkpoint import CHECKPOINT, check_same_config, load_checkpoint, save_checkpoint
 from ..config import Config, from_dict
 from ..data import Dataset, Split, load_dataset
-from ..data.augment import random_shift
+from ..data.augment import strong_augment, weak_augment
 from ..errors import ConfigError, NonFiniteLoss, TrainingError
 from ..hardware import autocast, fork_rng, keep_freed_memory, resolve_device, resolve_precision
-from ..models import build_models
+from ..models import MODELS, build_models
 from ..models.gan import data_dependent_init
 from ..models.techniques import HistoricalAverage
 from ..modes import MODES, steps_for
@@ -41,13 +41,16 @@ from .state import Training
 INIT_EXAMPLES = 500  # unlabelled images for the data-dependent initialisation of D, as in the reference
 
 
-def _adam(G, D, t) -> tuple[torch.optim.Adam, torch.optim.Adam]:
-    """G's and D's optimizers. adam_eps 1e-4 approximates the reference Adam's sqrt(v + 1e-8): it keeps
-    tiny gradients (a saturated generator) from being blown up to full-size steps. fused: one kernel
-    for all parameters instead of ~6 passes over each (12% of a step on CPU; needs torch >= 2.4 there)."""
+def _optimizers(G, D, t) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    """G's Adam and D's `train.optimizer`. adam_eps 1e-4 approximates the reference Adam's sqrt(v + 1e-8):
+    it keeps tiny gradients (a saturated generator) from being blown up to full-size steps. fused: one
+    kernel for all parameters instead of ~6 passes over each (12% of a step on CPU; torch >= 2.4 there)."""
     adam = dict(betas=(t.beta1, 0.999), eps=t.adam_eps, fused=True)
     opt_g = torch.optim.Adam(G.parameters(), lr=t.generator_lr, **adam)
-    return opt_g, torch.optim.Adam(D.parameters(), lr=t.lr, **adam)
+    if t.optimizer == "sgd":  # FixMatch's: Nesterov momentum 0.9
+        sgd = dict(momentum=0.9, nesterov=True, weight_decay=t.weight_decay, fused=True)
+        return opt_g, torch.optim.SGD(D.parameters(), lr=t.lr, **sgd)
+    return opt_g, torch.optim.Adam(D.parameters(), lr=t.lr, weight_decay=t.weight_decay, **adam)
 
 
 def build(cfg: Config, data: Dataset | None = None, split: Split | None = None) -> Training:
@@ -60,17 +63,21 @@ def build(cfg: Config, data: Dataset | None = None, split: Split | None = None) 
     unlabelled = torch.from_numpy(split.stream)
     if len(unlabelled) < t.batch_size:
         raise ConfigError(f"train.batch_size {t.batch_size} exceeds the {len(unlabelled)} training images")
-    distributed.check_batch(t.batch_size)  # before joining the group: a config error needs no peers
+    for key in ("batch_size", "labelled_batch_size"):  # before joining the group: a config error needs no peers
+        distributed.check_batch(getattr(t, key), key)
     device = distributed.init(resolve_device(t.device))
     keep_freed_memory()
     G, D = (net.to(device) for net in build_models(cfg.model, data.image_shape, mode.d_outputs(data.n_classes)))
     x_train = torch.from_numpy(data.x_train).to(device)
+    if MODELS[cfg.model.name].channels_last:
+        D.to(memory_format=torch.channels_last)
+        x_train = x_train.contiguous(memory_format=torch.channels_last)
     init_idx = unlabelled[torch.randperm(len(unlabelled))[:INIT_EXAMPLES]]
     for net in (D, getattr(G, "encoder", None)):  # D, and the encoder of a ClusterGAN generator
         if net is not None:
             data_dependent_init(net, x_train[init_idx])  # on unlabelled images only: no label is used
     D_ema = copy.deepcopy(D).eval().requires_grad_(False)
-    opt_g, opt_d = _adam(G, D, t)
+    opt_g, opt_d = _optimizers(G, D, t)
     rank = distributed.world()[0]
     if rank:  # the same initial weights everywhere, then each rank its own noise and samples
         torch.manual_seed(t.seed + 7919 * rank)
@@ -104,13 +111,15 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
             else:
                 group["lr"] = factor * lr
     lab, unl, unl2, pseudo = orders
+    weak = partial(weak_augment, max_shift=cfg.augment_shift, flip=cfg.augment_flip)
+    consistency = t.cfg.consistency.threshold is not None
     # labelled images moved at random where augment_shift is set, the unlabelled ones with augment_unlabelled
-    x_unl, x_unl2 = (
-        random_shift(x[u[i]], cfg.augment_shift) if cfg.augment_unlabelled else x[u[i]] for u in (unl, unl2)
-    )
-    batch = Batch(
-        random_shift(x[lab[i]], cfg.augment_shift), t.y_train[lab[i]], x_unl, x_unl2, progress=t.step / total_steps
-    )
+    # (D's always with the consistency term: they are its weak views)
+    x_unl = weak(x[unl[i]]) if cfg.augment_unlabelled or consistency else x[unl[i]]
+    x_unl2 = weak(x[unl2[i]]) if cfg.augment_unlabelled else x[unl2[i]]
+    batch = Batch(weak(x[lab[i]]), t.y_train[lab[i]], x_unl, x_unl2, progress=t.step / total_steps)
+    if consistency:
+        batch.x_strong = strong_augment(weak(x[unl[i]]))
     if len(pseudo):
         batch.x_pseudo, batch.y_pseudo = x[t.pseudo_idx[pseudo[i]]], t.pseudo_y[pseudo[i]]
     t.G.train()

@@ -28,11 +28,13 @@ def epoch_orders(t: Training, epoch: int) -> tuple[torch.Tensor, ...]:
     """The epoch's batches, each (iters, B): training-set indices of labelled, unlabelled (D step) and
     unlabelled (G step) images, then positions in the pseudo-labelled set (empty when there is none).
     Every process draws the same global batches and keeps its B / N columns (distributed.shard)."""
-    gen = torch.Generator().manual_seed(t.cfg.train.seed * 1_000_003 + epoch)
-    n, shape = t.iters_per_epoch * t.cfg.train.batch_size, (t.iters_per_epoch, t.cfg.train.batch_size)
+    cfg = t.cfg.train
+    gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+    n, shape = t.iters_per_epoch * cfg.batch_size, (t.iters_per_epoch, cfg.batch_size)
+    n_lab = cfg.labelled_batch_size or cfg.batch_size
     labelled = torch.from_numpy(t.split.labelled)
     lab = (
-        labelled[_tiled_permutation(len(labelled), n, gen)].view(shape)
+        labelled[_tiled_permutation(len(labelled), t.iters_per_epoch * n_lab, gen)].view(t.iters_per_epoch, n_lab)
         if len(labelled)
         else torch.empty((shape[0], 0), dtype=torch.long)
     )  # no labelled images (mode gan)

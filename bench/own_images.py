@@ -10,11 +10,13 @@ under --work:
   10 000 unlabelled, 2000 test (from MNIST's test digits).
 - fashion100, fashion1000: Fashion-MNIST as grey PNGs; 100 or 1000 labels, every other training
   image unlabelled; the 10 000 test images.
-Split s labels the images drawn with seed s; the unlabelled and test pictures are those of every split.
+Split s labels the images drawn with seed s, VAL_PER_CLASS more a class beside them held out for
+validation (data.val_per_class: every choice is made on them; the test folder is only reported).
 
-Methods:
-- images_ssl: `ganlearn train -c images_ssl` on the folders, as shipped.
-- supervised: the same with `--mode supervised` (its discriminator on the labels alone).
+Methods (METHODS; each with images_ssl's network, views, optimizer and epochs):
+- images_ssl: `ganlearn train -c images_ssl` on the folders, as shipped (FixMatch-style).
+- kplus1_consistency, kplus1: the K+1 GAN (`--mode ssl`) with and without the same consistency term.
+- supervised: the same D on the labels alone (`--mode supervised`).
 - labelspreading: scikit-learn's LabelSpreading (k-NN kernel) on the pixels, for reference.
 Each run's test accuracy and minutes go to the table and the JSON. The runs of --jobs > 1 run side
 by side, one thread each: their minutes are then not timings.

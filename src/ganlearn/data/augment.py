@@ -66,11 +66,12 @@ def _colour_ops(x: torch.Tensor, m: torch.Tensor) -> list[torch.Tensor]:
     low, high = x.amin((2, 3), keepdim=True), x.amax((2, 3), keepdim=True)  # (B, C, 1, 1)
     step = 2 ** (4 - (4 * m[:, 5]).round())  # posterize: keep 4 to 8 bits, a step of 16 to 1 of 255
     blurred = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, 1)  # PIL's smoothing, roughly
+    grey = _grey(x)  # (B, 1, H, W)
     return [
         torch.where(high > low, (x - low) / (high - low).clamp_min(1e-6), x),  # autocontrast (a flat channel kept)
         _blend(x, torch.zeros_like(x), factor[:, 1]),  # brightness
-        _blend(x, _grey(x).expand_as(x), factor[:, 2]),  # colour (saturation)
-        _blend(x, _grey(x).mean((2, 3), keepdim=True).expand_as(x), factor[:, 3]),  # contrast
+        _blend(x, grey.expand_as(x), factor[:, 2]),  # colour (saturation)
+        _blend(x, grey.mean((2, 3), keepdim=True).expand_as(x), factor[:, 3]),  # contrast
         _blend(x, blurred, factor[:, 4]),  # sharpness
         torch.floor((x * 255).round() / step) * step / 255,  # posterize
         torch.where(x >= m[:, 6], 1 - x, x),  # solarize above threshold m

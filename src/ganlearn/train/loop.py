@@ -115,11 +115,12 @@ def train_iteration(t: Training, orders, i: int) -> dict[str, float]:
     consistency = t.cfg.consistency.threshold is not None
     # labelled images moved at random where augment_shift is set, the unlabelled ones with augment_unlabelled
     # (D's always with the consistency term: they are its weak views)
-    x_unl = weak(x[unl[i]]) if cfg.augment_unlabelled or consistency else x[unl[i]]
+    unlabelled = x[unl[i]]  # (B, C, H, W): D's unlabelled batch, and the strong views' pictures
+    x_unl = weak(unlabelled) if cfg.augment_unlabelled or consistency else unlabelled
     x_unl2 = weak(x[unl2[i]]) if cfg.augment_unlabelled else x[unl2[i]]
     batch = Batch(weak(x[lab[i]]), t.y_train[lab[i]], x_unl, x_unl2, progress=t.step / total_steps)
     if consistency:
-        batch.x_strong = strong_augment(weak(x[unl[i]]))
+        batch.x_strong = strong_augment(weak(unlabelled))
     if len(pseudo):
         batch.x_pseudo, batch.y_pseudo = x[t.pseudo_idx[pseudo[i]]], t.pseudo_y[pseudo[i]]
     t.G.train()
